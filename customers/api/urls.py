@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("customers/", views.CustomerListCreateView.as_view(), name="customer-list"),
+    path("customers/upsert/", views.CustomerUpsertView.as_view(), name="customer-upsert"),
+    path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="customer-detail"),
+]

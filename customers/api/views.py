@@ -1,0 +1,148 @@
+"""Customer endpoints of the partner API (api-contract.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scrm.actors import actor_from_request
+from scrm.api.idempotency import idempotent
+
+from ..filters import CustomerFilter
+from ..models import Customer
+from ..selectors import customer_360, customers_live, with_list_data
+from ..services import customer_create, customer_update, customer_upsert, survivor_of
+from .serializers import (
+    Customer360Serializer,
+    CustomerInputSerializer,
+    CustomerListSerializer,
+    MergedCustomerSerializer,
+)
+
+READ = ["customers.view_customer"]
+WRITE = ["customers.change_customer"]
+
+
+def _source(request: Request) -> str:
+    api_key = getattr(request, "auth", None)
+    return f"api:{api_key.name}"[:50] if hasattr(api_key, "prefix") else "staff"
+
+
+def _render_360(customer: Customer, status_code: int = 200, **extra: Any) -> Response:
+    body = dict(Customer360Serializer(customer_360(customer=customer)).data)
+    body.update(extra)
+    return Response(body, status=status_code)
+
+
+class CustomerListCreateView(generics.ListAPIView):
+    api_scope = "customers"
+    api_perms = {"read": READ, "write": ["customers.add_customer"]}
+    serializer_class = CustomerListSerializer
+    filterset_class = CustomerFilter
+
+    def get_queryset(self) -> Any:
+        return with_list_data(customers_live()).order_by("-id")
+
+    @extend_schema(
+        summary="List and search customers",
+        responses=CustomerListSerializer(many=True),
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create a customer",
+        request=CustomerInputSerializer,
+        responses={201: Customer360Serializer, 400: OpenApiResponse(description="Invalid body"),
+                   409: OpenApiResponse(description="An external id or handle belongs to another customer")},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = CustomerInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = customer_create(
+            data=serializer.to_data(source=_source(request)), actor=actor_from_request(request)
+        )
+        return _render_360(customer, status.HTTP_201_CREATED)
+
+
+class CustomerUpsertView(APIView):
+    api_scope = "customers"
+    api_perms = {"read": READ, "write": ["customers.add_customer", "customers.change_customer"]}
+
+    @extend_schema(
+        summary="Create or update a customer",
+        description=(
+            "Matches an existing customer by external id, then verified e-mail or phone, then "
+            "linked social identity. 200 when it updated one, 201 when it created one. Sending "
+            "the same body twice changes nothing the second time."
+        ),
+        request=CustomerInputSerializer,
+        responses={200: Customer360Serializer, 201: Customer360Serializer,
+                   409: OpenApiResponse(description="The keys point at different customers")},
+    )
+    @idempotent
+    def put(self, request: Request) -> Response:
+        serializer = CustomerInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer, created = customer_upsert(
+            data=serializer.to_data(source=_source(request)), actor=actor_from_request(request)
+        )
+        return _render_360(
+            customer, status.HTTP_201_CREATED if created else status.HTTP_200_OK, created=created
+        )
+
+
+class CustomerDetailView(APIView):
+    api_scope = "customers"
+    api_perms = {"read": READ, "write": WRITE}
+
+    def _get(self, pk: int) -> Customer | Response:
+        customer = get_object_or_404(Customer, pk=pk)
+        if customer.is_tombstone:
+            survivor = survivor_of(customer)
+            response = Response(
+                MergedCustomerSerializer(
+                    {"detail": f"Customer {pk} was merged into customer {survivor.pk}.",
+                     "survivor": survivor.pk}
+                ).data,
+                status=status.HTTP_301_MOVED_PERMANENTLY,
+            )
+            response["Location"] = reverse("api:customer-detail", args=[survivor.pk])
+            return response
+        return customer
+
+    @extend_schema(
+        summary="The customer 360",
+        responses={200: Customer360Serializer,
+                   301: OpenApiResponse(MergedCustomerSerializer, description="Merged: see survivor")},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        found = self._get(pk)
+        return found if isinstance(found, Response) else _render_360(found)
+
+    @extend_schema(
+        summary="Update a customer",
+        description="Changes the fields given and adds the e-mails, phones, ids and handles given.",
+        request=CustomerInputSerializer,
+        responses={200: Customer360Serializer,
+                   301: OpenApiResponse(MergedCustomerSerializer, description="Merged: see survivor")},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        found = self._get(pk)
+        if isinstance(found, Response):
+            return found
+        serializer = CustomerInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        customer = customer_update(
+            customer=found, data=serializer.to_data(source=_source(request)),
+            actor=actor_from_request(request),
+        )
+        return _render_360(customer)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.customer_list_page, name="list"),
+    path("<int:pk>/", views.customer_detail_page, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit_page, name="edit"),
+    path("<int:pk>/contact-points/", views.contact_point_add, name="contact-point-add"),
+]

@@ -1,0 +1,126 @@
+"""Customer pages: the searchable list and the customer 360."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from scrm.actors import Actor
+
+from .errors import Conflict, ValidationFailed
+from .filters import CustomerFilter
+from .forms import ContactPointForm, CustomerEditForm, CustomerSearchForm
+from .models import Customer
+from .selectors import customer_360, customers_live, with_list_data
+from .services import ContactInput, CustomerData, customer_update, survivor_of
+
+PAGE_SIZE = 25
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_list_page(request: HttpRequest) -> HttpResponse:
+    form = CustomerSearchForm(request.GET or None)
+    filtered = CustomerFilter(request.GET, queryset=customers_live().order_by("last_name", "first_name", "id"))
+    page = Paginator(with_list_data(filtered.qs), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "query": request.GET.get("q", "")}
+    template = "customers/_results.html" if request.htmx else "customers/list.html"
+    return render(request, template, context)
+
+
+def _live_or_redirect(pk: int) -> Customer | HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    if customer.is_tombstone:
+        return redirect("customers:detail", pk=survivor_of(customer).pk)
+    return customer
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _live_or_redirect(pk)
+    if isinstance(found, HttpResponse):
+        messages.info(request, _("Customer #%(old)s was merged into this record.") % {"old": pk})
+        return found
+    return render(
+        request,
+        "customers/detail.html",
+        {"view": customer_360(customer=found), "contact_form": ContactPointForm()},
+    )
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+def customer_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _live_or_redirect(pk)
+    if isinstance(found, HttpResponse):
+        return found
+    customer = found
+    initial = {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "locale": customer.locale,
+        "date_of_birth": customer.date_of_birth,
+        "consent_marketing_email": customer.consent_marketing_email,
+        "consent_social_autopost": customer.consent_social_autopost,
+        "consent_data_processing": customer.consent_data_processing,
+    }
+    form = CustomerEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer_update(
+                customer=customer,
+                data=CustomerData(
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    locale=data["locale"],
+                    date_of_birth=data["date_of_birth"],
+                    consent={
+                        "marketing_email": data["consent_marketing_email"],
+                        "social_autopost": data["consent_social_autopost"],
+                        "data_processing": data["consent_data_processing"],
+                    },
+                    source="staff",
+                ),
+                actor=Actor.for_user(request.user),
+            )
+        except ValidationFailed as exc:
+            for field, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, _("Customer saved."))
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/edit.html", {"customer": customer, "form": form})
+
+
+@require_POST
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+def contact_point_add(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _live_or_redirect(pk)
+    if isinstance(found, HttpResponse):
+        return found
+    customer = found
+    form = ContactPointForm(request.POST)
+    if form.is_valid():
+        entry = ContactInput(value=form.cleaned_data["value"], verified=form.cleaned_data["verified"])
+        kind = form.cleaned_data["kind"]
+        data = CustomerData(source="staff", **{f"{kind}s": [entry]})
+        try:
+            customer_update(customer=customer, data=data, actor=Actor.for_user(request.user))
+            form = ContactPointForm()
+        except (ValidationFailed, Conflict) as exc:
+            for errors in exc.field_errors.values():
+                for error in errors:
+                    form.add_error("value", error)
+    context = {"view": customer_360(customer=customer), "contact_form": form}
+    if request.htmx:
+        return render(request, "customers/_contact_points.html", context)
+    return redirect("customers:detail", pk=customer.pk)

@@ -1,0 +1,37 @@
+"""Navigation for the base layout, by role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from .roles import user_role
+
+# (url name, label, permission needed or None)
+NAVIGATION: list[tuple[str, Any, str | None]] = [
+    ("home", _("Home"), None),
+    ("customers:list", _("Customers"), "customers.view_customer"),
+    ("api-keys", _("API keys"), "scrm.add_apikey"),
+    ("api-docs", _("API docs"), None),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "user_role": None}
+    items = []
+    for url_name, label, permission in NAVIGATION:
+        if permission and not user.has_perm(permission):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "active": request.path == url})
+    if user.is_staff:
+        items.append({"url": reverse("admin:index"), "label": _("Admin"), "active": False})
+    return {"nav_items": items, "user_role": user_role(user)}
