@@ -11,12 +11,14 @@ class CustomersConfig(AppConfig):
 
         # Empty panels until the owning app (social, influence, loyalty) registers its own.
         placeholder = "customers/panels/placeholder.html"
-        for order, key, title, empty in (
-            (10, "recent_posts", _("Posts"), list),
-            (20, "cases", _("Cases"), list),
-            (30, "scores", _("Scores"), lambda: None),
-            (40, "loyalty", _("Loyalty"), lambda: None),
+        for order, key, title in (
+            (10, "recent_posts", _("Posts")),
+            (20, "cases", _("Cases")),
+            (30, "scores", _("Scores")),
+            (40, "loyalty", _("Loyalty")),
         ):
-            register_section(
-                Section(key=key, title=title, data=lambda c, e=empty: e(), template=placeholder, order=order)
-            )
+            register_section(Section(key=key, title=title, data=_nothing, template=placeholder, order=order))
+
+
+def _nothing(customer: object) -> None:
+    return None

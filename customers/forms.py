@@ -6,10 +6,15 @@ from .models import Network
 
 class CustomerSearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Search"), required=False,
-        widget=forms.TextInput(attrs={
-            "placeholder": _("Name, e-mail, phone or @handle"), "autofocus": True, "type": "search",
-        }),
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": _("Name, e-mail, phone or @handle"),
+                "autofocus": True,
+                "type": "search",
+            }
+        ),
     )
     network = forms.ChoiceField(
         label=_("Network"), required=False, choices=[("", _("Any network")), *Network.choices]

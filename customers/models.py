@@ -172,14 +172,11 @@ class SocialIdentity(models.Model):
                 name="social_identity_network_external_id_unique",
             ),
             models.CheckConstraint(
-                condition=Q(link_confidence__isnull=True)
-                | Q(link_confidence__gte=0, link_confidence__lte=1),
+                condition=Q(link_confidence__isnull=True) | Q(link_confidence__gte=0, link_confidence__lte=1),
                 name="social_identity_confidence_range",
             ),
         ]
-        indexes = [
-            models.Index(fields=["network", "handle_normalized"], name="social_identity_handle_idx")
-        ]
+        indexes = [models.Index(fields=["network", "handle_normalized"], name="social_identity_handle_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_network_display()} @{self.handle or self.external_id}"

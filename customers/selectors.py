@@ -39,15 +39,11 @@ def filter_phone(qs: QuerySet[Customer], value: str) -> QuerySet[Customer]:
     e164 = _phone_or_none(value)
     if e164 is None:
         return qs.none()
-    return qs.filter(
-        contact_points__kind=ContactPoint.Kind.PHONE, contact_points__value=e164
-    ).distinct()
+    return qs.filter(contact_points__kind=ContactPoint.Kind.PHONE, contact_points__value=e164).distinct()
 
 
 def filter_handle(qs: QuerySet[Customer], value: str) -> QuerySet[Customer]:
-    return qs.filter(
-        social_identities__handle_normalized=value.strip().lstrip("@").lower()
-    ).distinct()
+    return qs.filter(social_identities__handle_normalized=value.strip().lstrip("@").lower()).distinct()
 
 
 def filter_query(qs: QuerySet[Customer], text: str) -> QuerySet[Customer]:
@@ -112,13 +108,12 @@ def with_list_data(qs: QuerySet[Customer]) -> QuerySet[Customer]:
     return qs.prefetch_related(
         Prefetch(
             "contact_points",
-            queryset=ContactPoint.objects.filter(
-                kind__in=[ContactPoint.Kind.EMAIL, ContactPoint.Kind.PHONE]
-            ),
+            queryset=ContactPoint.objects.filter(kind__in=[ContactPoint.Kind.EMAIL, ContactPoint.Kind.PHONE]),
         ),
-        Prefetch("social_identities", queryset=SocialIdentity.objects.only(
-            "id", "network", "handle", "customer_id"
-        )),
+        Prefetch(
+            "social_identities",
+            queryset=SocialIdentity.objects.only("id", "network", "handle", "customer_id"),
+        ),
     )
 
 

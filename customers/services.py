@@ -150,9 +150,7 @@ def _match(prepared: _Prepared) -> Customer | None:
             ).values_list("customer_id", flat=True)
         )
     if len(found) > 1:
-        raise AmbiguousMatch(
-            f"The e-mails and phones given belong to several customers: {sorted(found)}."
-        )
+        raise AmbiguousMatch(f"The e-mails and phones given belong to several customers: {sorted(found)}.")
     if found:
         return Customer.objects.get(pk=found.pop())
     for network, handle, _display, external_id in prepared.social:
@@ -214,7 +212,10 @@ def _apply(customer: Customer, prepared: _Prepared, *, actor: Actor, overwrite: 
         if created:
             changes.setdefault("external_ids", []).append(f"{source}:{value}")
 
-    for kind, items in ((ContactPoint.Kind.EMAIL, prepared.emails), (ContactPoint.Kind.PHONE, prepared.phones)):
+    for kind, items in (
+        (ContactPoint.Kind.EMAIL, prepared.emails),
+        (ContactPoint.Kind.PHONE, prepared.phones),
+    ):
         has_primary = customer.contact_points.filter(kind=kind, is_primary=True).exists()
         for value, raw, item in items:
             point, created = ContactPoint.objects.get_or_create(

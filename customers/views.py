@@ -26,10 +26,12 @@ PAGE_SIZE = 25
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_list_page(request: HttpRequest) -> HttpResponse:
     form = CustomerSearchForm(request.GET or None)
-    filtered = CustomerFilter(request.GET, queryset=customers_live().order_by("last_name", "first_name", "id"))
+    filtered = CustomerFilter(
+        request.GET, queryset=customers_live().order_by("last_name", "first_name", "id")
+    )
     page = Paginator(with_list_data(filtered.qs), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "query": request.GET.get("q", "")}
-    template = "customers/_results.html" if request.htmx else "customers/list.html"
+    template = "customers/_results.html" if getattr(request, "htmx", False) else "customers/list.html"
     return render(request, template, context)
 
 
@@ -111,8 +113,10 @@ def contact_point_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContactPointForm(request.POST)
     if form.is_valid():
         entry = ContactInput(value=form.cleaned_data["value"], verified=form.cleaned_data["verified"])
-        kind = form.cleaned_data["kind"]
-        data = CustomerData(source="staff", **{f"{kind}s": [entry]})
+        if form.cleaned_data["kind"] == "email":
+            data = CustomerData(source="staff", emails=[entry])
+        else:
+            data = CustomerData(source="staff", phones=[entry])
         try:
             customer_update(customer=customer, data=data, actor=Actor.for_user(request.user))
             form = ContactPointForm()
@@ -121,6 +125,6 @@ def contact_point_add(request: HttpRequest, pk: int) -> HttpResponse:
                 for error in errors:
                     form.add_error("value", error)
     context = {"view": customer_360(customer=customer), "contact_form": form}
-    if request.htmx:
+    if getattr(request, "htmx", False):
         return render(request, "customers/_contact_points.html", context)
     return redirect("customers:detail", pk=customer.pk)

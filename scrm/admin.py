@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import ApiKey, AuditEntry
 
@@ -15,8 +16,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ("action", "subject_type")
     search_fields = ("summary", "actor_label")
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -27,16 +27,14 @@ def decrypt_text(value: str) -> str:
     try:
         return _fernet().decrypt(value.encode()).decode()
     except InvalidToken as exc:
-        raise ImproperlyConfigured(
-            "A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY."
-        ) from exc
+        raise ImproperlyConfigured("A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY.") from exc
 
 
 class EncryptedTextField(models.TextField):
     """Stores ciphertext; Python code only ever sees the plain text."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
-        return None if value in (None, "") else decrypt_text(value)
+        return None if value is None or value == "" else decrypt_text(value)
 
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)

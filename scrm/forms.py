@@ -12,6 +12,8 @@ class ApiKeyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     rate_per_minute = forms.IntegerField(
-        label=_("Requests per minute"), required=False, min_value=1,
+        label=_("Requests per minute"),
+        required=False,
+        min_value=1,
         help_text=_("Leave empty for the default."),
     )

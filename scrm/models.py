@@ -102,6 +102,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.method} {self.path} [{self.key}]"

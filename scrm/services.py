@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -73,9 +74,7 @@ def api_key_create(
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
     """Revoke a key at once; revoking twice changes nothing."""
-    updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_key.refresh_from_db()
     if updated:
         audit_record(
@@ -90,7 +89,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
 def api_key_touch(*, api_key: ApiKey) -> None:
     """Record use, writing at most once a minute per key (a conditional update, no race)."""
     now = timezone.now()
-    stale = now - timezone.timedelta(minutes=1)
+    stale = now - timedelta(minutes=1)
     ApiKey.objects.filter(pk=api_key.pk).filter(
         models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=stale)
     ).update(last_used_at=now)

@@ -80,14 +80,16 @@ class CustomerInputSerializer(serializers.Serializer):
     phones = serializers.ListField(child=ContactEntryField(), required=False, max_length=20)
     addresses = AddressInputSerializer(many=True, required=False)
     external_ids = serializers.DictField(
-        child=serializers.CharField(max_length=200), required=False,
+        child=serializers.CharField(max_length=200),
+        required=False,
         help_text='{"source": "id"}, e.g. {"shopify": "8812"}',
     )
     social = SocialInputSerializer(many=True, required=False)
     locale = serializers.CharField(max_length=10, required=False, allow_blank=True)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     consent = serializers.DictField(
-        child=serializers.BooleanField(), required=False,
+        child=serializers.BooleanField(),
+        required=False,
         help_text=f"Keys among: {', '.join(CONSENT_PURPOSES)}.",
     )
     attributes = serializers.DictField(required=False)
@@ -128,7 +130,7 @@ class ContactPointSerializer(serializers.Serializer):
     raw = serializers.CharField()
     verified = serializers.BooleanField()
     primary = serializers.BooleanField(source="is_primary")
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     details = serializers.DictField()
 
 
@@ -177,8 +179,13 @@ class CustomerListSerializer(serializers.Serializer):
         return _points(customer, ContactPoint.Kind.PHONE)
 
     @extend_schema_field(
-        {"type": "array", "items": {"type": "object", "properties": {
-            "network": {"type": "string"}, "handle": {"type": "string"}}}}
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"network": {"type": "string"}, "handle": {"type": "string"}},
+            },
+        }
     )
     def get_social(self, customer: Customer) -> list[dict[str, str]]:
         return [{"network": i.network, "handle": i.handle} for i in customer.social_identities.all()]
@@ -186,7 +193,7 @@ class CustomerListSerializer(serializers.Serializer):
 
 class PurchaseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     external_id = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     margin = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)

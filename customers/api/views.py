@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from scrm.actors import actor_from_request
 from scrm.api.idempotency import idempotent
+from scrm.models import ApiKey
 
 from ..filters import CustomerFilter
 from ..models import Customer
@@ -31,8 +32,8 @@ WRITE = ["customers.change_customer"]
 
 
 def _source(request: Request) -> str:
-    api_key = getattr(request, "auth", None)
-    return f"api:{api_key.name}"[:50] if hasattr(api_key, "prefix") else "staff"
+    api_key = request.auth
+    return f"api:{api_key.name}"[:50] if isinstance(api_key, ApiKey) else "staff"
 
 
 def _render_360(customer: Customer, status_code: int = 200, **extra: Any) -> Response:
@@ -60,8 +61,11 @@ class CustomerListCreateView(generics.ListAPIView):
     @extend_schema(
         summary="Create a customer",
         request=CustomerInputSerializer,
-        responses={201: Customer360Serializer, 400: OpenApiResponse(description="Invalid body"),
-                   409: OpenApiResponse(description="An external id or handle belongs to another customer")},
+        responses={
+            201: Customer360Serializer,
+            400: OpenApiResponse(description="Invalid body"),
+            409: OpenApiResponse(description="An external id or handle belongs to another customer"),
+        },
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -85,8 +89,11 @@ class CustomerUpsertView(APIView):
             "the same body twice changes nothing the second time."
         ),
         request=CustomerInputSerializer,
-        responses={200: Customer360Serializer, 201: Customer360Serializer,
-                   409: OpenApiResponse(description="The keys point at different customers")},
+        responses={
+            200: Customer360Serializer,
+            201: Customer360Serializer,
+            409: OpenApiResponse(description="The keys point at different customers"),
+        },
     )
     @idempotent
     def put(self, request: Request) -> Response:
@@ -110,8 +117,10 @@ class CustomerDetailView(APIView):
             survivor = survivor_of(customer)
             response = Response(
                 MergedCustomerSerializer(
-                    {"detail": f"Customer {pk} was merged into customer {survivor.pk}.",
-                     "survivor": survivor.pk}
+                    {
+                        "detail": f"Customer {pk} was merged into customer {survivor.pk}.",
+                        "survivor": survivor.pk,
+                    }
                 ).data,
                 status=status.HTTP_301_MOVED_PERMANENTLY,
             )
@@ -121,8 +130,10 @@ class CustomerDetailView(APIView):
 
     @extend_schema(
         summary="The customer 360",
-        responses={200: Customer360Serializer,
-                   301: OpenApiResponse(MergedCustomerSerializer, description="Merged: see survivor")},
+        responses={
+            200: Customer360Serializer,
+            301: OpenApiResponse(MergedCustomerSerializer, description="Merged: see survivor"),
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
         found = self._get(pk)
@@ -132,8 +143,10 @@ class CustomerDetailView(APIView):
         summary="Update a customer",
         description="Changes the fields given and adds the e-mails, phones, ids and handles given.",
         request=CustomerInputSerializer,
-        responses={200: Customer360Serializer,
-                   301: OpenApiResponse(MergedCustomerSerializer, description="Merged: see survivor")},
+        responses={
+            200: Customer360Serializer,
+            301: OpenApiResponse(MergedCustomerSerializer, description="Merged: see survivor"),
+        },
     )
     def patch(self, request: Request, pk: int) -> Response:
         found = self._get(pk)
@@ -142,7 +155,8 @@ class CustomerDetailView(APIView):
         serializer = CustomerInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         customer = customer_update(
-            customer=found, data=serializer.to_data(source=_source(request)),
+            customer=found,
+            data=serializer.to_data(source=_source(request)),
             actor=actor_from_request(request),
         )
         return _render_360(customer)

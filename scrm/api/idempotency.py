@@ -46,7 +46,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 {"errors": {HEADER: ["At most 255 characters."]}}, status=status.HTTP_400_BAD_REQUEST
             )
         digest = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.path.encode(), request.body])
+            b"\n".join([str(request.method).encode(), request.path.encode(), request.body])
         ).hexdigest()
         owner = _owner(request)
         horizon = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
@@ -54,7 +54,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
-                    owner=owner, key=key, method=request.method, path=request.path, request_hash=digest
+                    owner=owner, key=key, method=str(request.method), path=request.path, request_hash=digest
                 )
         except IntegrityError:
             previous = IdempotencyRecord.objects.get(owner=owner, key=key)

@@ -17,7 +17,7 @@ if (BASE_DIR / ".env").exists():
     env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # Development-only defaults. Production settings refuse to start with them.
-DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZCE="
 
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)

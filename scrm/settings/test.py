@@ -5,8 +5,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scrm")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
-from .base import *  # noqa: E402,F403
-from .base import REST_FRAMEWORK  # noqa: E402
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -26,13 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--social-share", type=float, default=0.3)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if ExternalId.objects.filter(source=DEMO_SOURCE).exists():
             self.stdout.write("Demo customers already loaded; nothing to do.")
             return
-        seed = int(options["seed"])  # type: ignore[arg-type]
-        count = int(options["customers"])  # type: ignore[arg-type]
-        created = self._load(count=count, seed=seed, social_share=float(options["social_share"]))  # type: ignore[arg-type]
+        seed = int(options["seed"])
+        count = int(options["customers"])
+        created = self._load(count=count, seed=seed, social_share=float(options["social_share"]))
         self.stdout.write(
             f"Loaded {created['customers']} customers, {created['purchases']} purchases, "
             f"{created['identities']} social identities (seed {seed})."
@@ -66,7 +67,10 @@ class Command(BaseCommand):
             )
             extras.append((n, locale, faker, first, last, created_at))
         Customer.objects.bulk_create(customers, batch_size=500)
-        points, ext_ids, purchases, identities = [], [], [], []
+        points: list[ContactPoint] = []
+        ext_ids: list[ExternalId] = []
+        purchases: list[Purchase] = []
+        identities: list[SocialIdentity] = []
         for (n, locale, faker, first, last, created_at), customer in zip(extras, customers, strict=True):
             if customer.consent_marketing_email:
                 customer.consent_marketing_email_at = created_at
@@ -74,43 +78,87 @@ class Command(BaseCommand):
                 customer.consent_social_autopost_at = created_at
             slug = faker.user_name()
             email = f"{slug}{n}@{faker.free_email_domain()}".lower()
-            points.append(ContactPoint(customer=customer, kind="email", value=email, raw=email,
-                                       verified=True, is_primary=True, source=DEMO_SOURCE))
+            points.append(
+                ContactPoint(
+                    customer=customer,
+                    kind="email",
+                    value=email,
+                    raw=email,
+                    verified=True,
+                    is_primary=True,
+                    source=DEMO_SOURCE,
+                )
+            )
             try:
                 phone = normalize_phone(faker.phone_number(), region=locale[-2:])
-                points.append(ContactPoint(customer=customer, kind="phone", value=phone, raw=phone,
-                                           verified=rng.random() < 0.7, is_primary=True, source=DEMO_SOURCE))
+                points.append(
+                    ContactPoint(
+                        customer=customer,
+                        kind="phone",
+                        value=phone,
+                        raw=phone,
+                        verified=rng.random() < 0.7,
+                        is_primary=True,
+                        source=DEMO_SOURCE,
+                    )
+                )
             except InvalidValue:
                 pass
-            address = {"street": faker.street_address(), "postcode": faker.postcode(),
-                       "city": faker.city(), "country": locale[-2:]}
-            points.append(ContactPoint(customer=customer, kind="postal",
-                                       value=", ".join(address.values()), details=address, source=DEMO_SOURCE))
+            address = {
+                "street": faker.street_address(),
+                "postcode": faker.postcode(),
+                "city": faker.city(),
+                "country": locale[-2:],
+            }
+            points.append(
+                ContactPoint(
+                    customer=customer,
+                    kind="postal",
+                    value=", ".join(address.values()),
+                    details=address,
+                    source=DEMO_SOURCE,
+                )
+            )
             ext_ids.append(ExternalId(customer=customer, source=DEMO_SOURCE, value=f"C{100000 + n}"))
             # A few heavy buyers, many occasional ones (roughly geometric).
             orders = min(int(rng.expovariate(1 / 4)), 40)
             for k in range(orders):
                 amount = Decimal(str(round(rng.lognormvariate(3.6, 0.7), 2)))
-                purchases.append(Purchase(
-                    customer=customer, source=DEMO_SOURCE, external_id=f"O{100000 + n}-{k}",
-                    amount=amount, margin=(amount * Decimal(str(round(rng.uniform(0.2, 0.45), 2)))).quantize(Decimal("0.01")),
-                    currency="EUR" if locale == "fr-FR" else "GBP",
-                    purchased_at=created_at + timedelta(days=rng.randint(0, max(1, (now - created_at).days))),
-                    channel=rng.choice(CHANNELS),
-                ))
+                purchases.append(
+                    Purchase(
+                        customer=customer,
+                        source=DEMO_SOURCE,
+                        external_id=f"O{100000 + n}-{k}",
+                        amount=amount,
+                        margin=(amount * Decimal(str(round(rng.uniform(0.2, 0.45), 2)))).quantize(
+                            Decimal("0.01")
+                        ),
+                        currency="EUR" if locale == "fr-FR" else "GBP",
+                        purchased_at=created_at
+                        + timedelta(days=rng.randint(0, max(1, (now - created_at).days))),
+                        channel=rng.choice(CHANNELS),
+                    )
+                )
             if rng.random() < social_share:
                 handle = f"{first}{last}{n % 97}".replace(" ", "").replace("'", "")[:15]
                 networks = [Network.X] if rng.random() < 0.6 else [Network.FACEBOOK]
                 if rng.random() < 0.25:
                     networks = [Network.X, Network.FACEBOOK]
                 for network in networks:
-                    identities.append(SocialIdentity(
-                        network=network, external_id=str(10**15 + n * 7 + len(identities)),
-                        handle=handle, handle_normalized=handle.lower(), display_name=f"{first} {last}",
-                        followers_count=int(rng.paretovariate(1.2) * 40),
-                        customer=customer, link_method=SocialIdentity.LinkMethod.DECLARED,
-                        link_confidence=1.0, linked_at=created_at,
-                    ))
+                    identities.append(
+                        SocialIdentity(
+                            network=network,
+                            external_id=str(10**15 + n * 7 + len(identities)),
+                            handle=handle,
+                            handle_normalized=handle.lower(),
+                            display_name=f"{first} {last}",
+                            followers_count=int(rng.paretovariate(1.2) * 40),
+                            customer=customer,
+                            link_method=SocialIdentity.LinkMethod.DECLARED,
+                            link_confidence=1.0,
+                            linked_at=created_at,
+                        )
+                    )
         Customer.objects.bulk_update(
             customers, ["consent_marketing_email_at", "consent_social_autopost_at"], batch_size=500
         )

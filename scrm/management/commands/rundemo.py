@@ -7,6 +7,7 @@ outside this machine's Python is needed.
 import os
 import subprocess
 import sys
+from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -19,13 +20,23 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--no-worker", action="store_true")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         worker = None
         if not options["no_worker"]:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--beat",
-                 "--pool=solo", "--loglevel=WARNING",
-                 "--schedule", os.path.join("var", "celerybeat-schedule")],
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "scrm",
+                    "worker",
+                    "--beat",
+                    "--pool=solo",
+                    "--loglevel=WARNING",
+                    "--schedule",
+                    os.path.join("var", "celerybeat-schedule"),
+                ],
                 env=os.environ.copy(),
             )
         try:
