@@ -83,8 +83,11 @@ WSGI_APPLICATION = "scrm.wsgi.application"
 
 # --- Database -------------------------------------------------------------------------
 # Embedded default: SQLite under var/. Production and CI: DATABASE_URL (PostgreSQL).
+# An empty DATABASE_URL means "not set" (the Makefile's demo target clears it on purpose).
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'scrm.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'scrm.sqlite3'}"
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + IMMEDIATE transactions let the web process and the demo worker share the file.
@@ -126,11 +129,14 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     _queue_dir = VAR_DIR / "celery"
+    for _folder in ("queue", "processed", "control"):
+        (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = None
