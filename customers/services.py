@@ -6,12 +6,13 @@ normalised and validated as a whole first, and only then written in one transact
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from scrm.actors import Actor
@@ -316,8 +317,28 @@ def customer_upsert(*, data: CustomerData, actor: Actor) -> tuple[Customer, bool
     raise AssertionError("unreachable")
 
 
+def _lock_keys(prepared: _Prepared) -> None:
+    """Serialise upserts that share a matching key (PostgreSQL advisory locks, released at
+    commit), so two callers sending the same new customer at once cannot both create it.
+    SQLite needs nothing: its write transactions are already serialised."""
+    if connection.vendor != "postgresql":
+        return
+    data = prepared.data
+    keys = sorted(
+        {f"ext:{source}:{value}" for source, value in data.external_ids.items()}
+        | {f"email:{value}" for value, _, _ in prepared.emails}
+        | {f"phone:{value}" for value, _, _ in prepared.phones}
+        | {f"social:{network}:{handle}" for network, handle, _, _ in prepared.social}
+    )
+    with connection.cursor() as cursor:
+        for key in keys:
+            digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [digest])
+
+
 def _upsert_once(*, data: CustomerData, actor: Actor) -> tuple[Customer, bool]:
     prepared = _prepare(data)
+    _lock_keys(prepared)
     customer = _match(prepared)
     if customer is None:
         return customer_create(data=data, actor=actor), True

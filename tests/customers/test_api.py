@@ -8,7 +8,13 @@ from django.urls import reverse
 from customers.models import ContactPoint, Customer, ExternalId, SocialIdentity
 from scrm.models import AuditEntry
 from scrm.selectors import audit_entries_for
-from tests.factories import CustomerFactory, EmailFactory, PhoneFactory, PurchaseFactory, SocialIdentityFactory
+from tests.factories import (
+    CustomerFactory,
+    EmailFactory,
+    PhoneFactory,
+    PurchaseFactory,
+    SocialIdentityFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

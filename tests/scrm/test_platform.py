@@ -21,8 +21,15 @@ pytestmark = pytest.mark.django_db
 
 def test_create_api_key_prints_the_key_once_and_stores_only_a_hash():
     out, err = StringIO(), StringIO()
-    call_command("create_api_key", "--name", "shop", "--scopes", "customers:read,customers:write",
-                 stdout=out, stderr=err)
+    call_command(
+        "create_api_key",
+        "--name",
+        "shop",
+        "--scopes",
+        "customers:read,customers:write",
+        stdout=out,
+        stderr=err,
+    )
     plain = out.getvalue().strip()
     api_key = ApiKey.objects.get()
     assert plain.startswith(f"scrm_{api_key.prefix}_")
@@ -118,8 +125,13 @@ def _run_prod(extra_env: dict[str, str], *args: str) -> subprocess.CompletedProc
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG"}}
     env.update({"DJANGO_SETTINGS_MODULE": "scrm.settings.prod", **extra_env})
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

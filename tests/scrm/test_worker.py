@@ -37,7 +37,7 @@ def _wait_for(predicate, seconds: float = 60) -> bool:  # type: ignore[no-untype
 
 
 @pytest.mark.worker
-def test_real_worker_on_redis_runs_a_task(settings_env=None):
+def test_real_worker_on_redis_runs_a_task():
     from scrm.celery import app
     from scrm.tasks import ping
 
@@ -70,10 +70,16 @@ def test_embedded_filesystem_transport_runs_the_same_task(tmp_path):
     worker = _start_worker(env)
     try:
         sender = subprocess.run(
-            [sys.executable, "-c",
-             "import django; django.setup(); from scrm.tasks import ping; "
-             f"ping.delay('{token}')"],
-            cwd=ROOT, env=env, capture_output=True, timeout=60, check=False,
+            [
+                sys.executable,
+                "-c",
+                f"import django; django.setup(); from scrm.tasks import ping; ping.delay('{token}')",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
         assert sender.returncode == 0, sender.stderr.decode()
         probe = (
@@ -82,7 +88,9 @@ def test_embedded_filesystem_transport_runs_the_same_task(tmp_path):
         )
 
         def done() -> bool:
-            return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=False).returncode == 0
+            return (
+                subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=False).returncode == 0
+            )
 
         assert _wait_for(done), "embedded worker did not run the task"
     finally:
