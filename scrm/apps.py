@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class ScrmConfig(AppConfig):
     name = "scrm"
-    verbose_name = "Social CRM"
+    verbose_name = _("Social CRM")
 
     def ready(self) -> None:
         from .api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

@@ -7,8 +7,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from .roles import user_role
+from .roles import ADMIN, AGENT, MARKETING, user_role
 
 # (url name, label, permission needed or None)
 NAVIGATION: list[tuple[str, Any, str | None]] = [
@@ -17,6 +18,13 @@ NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("api-keys", _("API keys"), "scrm.add_apikey"),
     ("api-docs", _("API docs"), None),
 ]
+
+# The role shown next to the user name; `user_role` itself stays the group name.
+ROLE_LABELS: dict[str, Any] = {
+    ADMIN: pgettext_lazy("role", "admin"),
+    MARKETING: pgettext_lazy("role", "marketing"),
+    AGENT: pgettext_lazy("role", "agent"),
+}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -34,4 +42,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append({"url": url, "label": label, "active": request.path == url})
     if user.is_staff:
         items.append({"url": reverse("admin:index"), "label": _("Admin"), "active": False})
-    return {"nav_items": items, "user_role": user_role(user)}
+    role = user_role(user)
+    return {
+        "nav_items": items,
+        "user_role": role,
+        "user_role_label": ROLE_LABELS.get(role, role) if role else None,
+    }
