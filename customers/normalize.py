@@ -8,6 +8,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
@@ -21,7 +22,7 @@ def normalize_email(raw: str) -> str:
     try:
         validate_email(value)
     except ValidationError as exc:
-        raise InvalidValue(f"“{raw}” is not a valid e-mail address.") from exc
+        raise InvalidValue(_("“%(value)s” is not a valid e-mail address.") % {"value": raw}) from exc
     return value
 
 
@@ -38,15 +39,15 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     """Any usual spelling of a phone number -> E.164 (`+33612345678`)."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidValue("A phone number cannot be empty.")
+        raise InvalidValue(_("A phone number cannot be empty."))
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region or str(settings.PHONE_DEFAULT_REGION))
     except phonenumbers.NumberParseException as exc:
-        raise InvalidValue(f"“{raw}” is not a phone number.") from exc
+        raise InvalidValue(_("“%(value)s” is not a phone number.") % {"value": raw}) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidValue(f"“{raw}” is not a valid phone number.")
+        raise InvalidValue(_("“%(value)s” is not a valid phone number.") % {"value": raw})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -59,7 +60,7 @@ def normalize_handle(raw: str) -> str:
     """`@Jane_Doe ` -> `jane_doe`; handles compare case-insensitively."""
     value = (raw or "").strip().lstrip("@").strip()
     if not HANDLE_RE.match(value):
-        raise InvalidValue(f"“{raw}” is not a valid handle.")
+        raise InvalidValue(_("“%(value)s” is not a valid handle.") % {"value": raw})
     return value.lower()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from scrm.actors import Actor
 from scrm.models import AuditEntry
@@ -99,7 +100,8 @@ def _prepare(data: CustomerData) -> _Prepared:
     for s in data.social:
         if s.network not in Network.values:
             errors.setdefault("social", []).append(
-                f"Unknown network “{s.network}”. Known: {', '.join(Network.values)}."
+                gettext("Unknown network “%(network)s”. Known: %(known)s.")
+                % {"network": s.network, "known": ", ".join(Network.values)}
             )
             continue
         try:
@@ -109,16 +111,19 @@ def _prepare(data: CustomerData) -> _Prepared:
     for purpose in data.consent:
         if purpose not in CONSENT_PURPOSES:
             errors.setdefault("consent", []).append(
-                f"Unknown consent “{purpose}”. Known: {', '.join(CONSENT_PURPOSES)}."
+                gettext("Unknown consent “%(purpose)s”. Known: %(known)s.")
+                % {"purpose": purpose, "known": ", ".join(CONSENT_PURPOSES)}
             )
     for source, value in data.external_ids.items():
         if not str(source).strip() or not str(value).strip():
-            errors.setdefault("external_ids", []).append("Source and id must both be non-empty.")
+            errors.setdefault("external_ids", []).append(gettext("Source and id must both be non-empty."))
         elif len(str(source)) > 50 or len(str(value)) > 200:
-            errors.setdefault("external_ids", []).append(f"{source}: source or id too long.")
+            errors.setdefault("external_ids", []).append(
+                gettext("%(source)s: source or id too long.") % {"source": source}
+            )
     has_name = bool((data.first_name or "").strip() or (data.last_name or "").strip())
     if not (has_name or emails or phones or social or data.external_ids or errors):
-        errors["non_field_errors"] = ["Give at least a name, an e-mail, a phone or a social handle."]
+        errors["non_field_errors"] = [gettext("Give at least a name, an e-mail, a phone or a social handle.")]
     if errors:
         raise ValidationFailed(errors)
     return _Prepared(data=data, emails=emails, phones=phones, social=social)
@@ -412,13 +417,13 @@ def purchase_record(
     """Record a purchase once per (source, external id). Returns (purchase, created)."""
     errors: dict[str, list[str]] = {}
     if amount < 0:
-        errors["amount"] = ["Must not be negative."]
+        errors["amount"] = [gettext("Must not be negative.")]
     if margin is not None and margin > amount:
-        errors["margin"] = ["Cannot exceed the amount."]
+        errors["margin"] = [gettext("Cannot exceed the amount.")]
     if len(currency) != 3 or not currency.isalpha():
-        errors["currency"] = ["Use a three-letter ISO 4217 code, such as EUR."]
+        errors["currency"] = [gettext("Use a three-letter ISO 4217 code, such as EUR.")]
     if not external_id:
-        errors["external_id"] = ["Required."]
+        errors["external_id"] = [gettext("Required.")]
     if errors:
         raise ValidationFailed(errors)
     if customer.is_tombstone:

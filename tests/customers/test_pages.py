@@ -112,3 +112,12 @@ def test_a_user_without_a_role_cannot_see_customers(client, db, jeanne):
     assert client.get("/customers/").status_code == 403
     assert client.get(f"/customers/{jeanne.pk}/").status_code == 403
     assert client.get("/api/v1/customers/").status_code == 403
+
+
+def test_validation_messages_follow_the_interface_language(client, agent, jeanne):
+    client.force_login(agent)
+    client.post("/i18n/setlang/", {"language": "fr"})
+    response = client.post(
+        f"/customers/{jeanne.pk}/contact-points/", {"kind": "email", "value": "jeanne@"}, HTTP_HX_REQUEST="true"
+    )
+    assert "n’est pas une adresse e-mail valide" in response.content.decode()
