@@ -118,6 +118,8 @@ def test_validation_messages_follow_the_interface_language(client, agent, jeanne
     client.force_login(agent)
     client.post("/i18n/setlang/", {"language": "fr"})
     response = client.post(
-        f"/customers/{jeanne.pk}/contact-points/", {"kind": "email", "value": "jeanne@"}, HTTP_HX_REQUEST="true"
+        f"/customers/{jeanne.pk}/contact-points/",
+        {"kind": "email", "value": "jeanne@"},
+        HTTP_HX_REQUEST="true",
     )
     assert "n’est pas une adresse e-mail valide" in response.content.decode()
