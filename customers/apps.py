@@ -7,7 +7,15 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from .registry import Section, register_section
+        from .registry import Section, register_customer_reference, register_section
+
+        for model in (
+            "customers.ContactPoint",
+            "customers.ExternalId",
+            "customers.SocialIdentity",
+            "customers.Purchase",
+        ):
+            register_customer_reference(model, "customer")
 
         # Empty panels until the owning app (social, influence, loyalty) registers its own.
         placeholder = "customers/panels/placeholder.html"

@@ -53,7 +53,10 @@ class Customer(models.Model):
         ordering = ["last_name", "first_name", "id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        permissions = [("export_customer", "Can export customer lists")]
+        permissions = [
+            ("export_customer", "Can export customer lists"),
+            ("merge_customer", "Can merge customers and undo merges"),
+        ]
         indexes = [
             models.Index(Lower("last_name"), Lower("first_name"), name="customer_name_idx"),
         ]
@@ -207,3 +210,35 @@ class Purchase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id} {self.amount} {self.currency}"
+
+
+class MergeEvent(models.Model):
+    """One merge of `other` into `survivor`, with a snapshot of everything it changed so
+    that undo can restore the exact previous state. Nothing is deleted by a merge."""
+
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_won")
+    other = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_lost")
+    merged_at = models.DateTimeField(default=timezone.now, db_index=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_by_label = models.CharField(max_length=150)
+    reason = models.CharField(max_length=200, blank=True)
+    snapshot = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        constraints = [
+            models.CheckConstraint(condition=~Q(survivor=models.F("other")), name="merge_not_into_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.other_id} -> #{self.survivor_id} ({self.merged_at:%Y-%m-%d})"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

@@ -33,3 +33,26 @@ def register_section(section: Section) -> None:
 
 def sections() -> list[Section]:
     return sorted(_sections.values(), key=lambda s: (s.order, s.key))
+
+
+# --- rows owned by other apps that point at a customer -------------------------------
+# A merge re-points them from the merged record to the survivor; undo points them back.
+# Each app registers its own in AppConfig.ready(): register_customer_reference(
+#     "social.Case", "customer").
+
+
+@dataclass(frozen=True)
+class CustomerReference:
+    model: str  # "app_label.ModelName"
+    field: str  # the foreign key to Customer
+
+
+_references: dict[tuple[str, str], CustomerReference] = {}
+
+
+def register_customer_reference(model: str, field: str = "customer") -> None:
+    _references[(model, field)] = CustomerReference(model=model, field=field)
+
+
+def customer_references() -> list[CustomerReference]:
+    return sorted(_references.values(), key=lambda r: (r.model, r.field))

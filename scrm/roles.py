@@ -26,6 +26,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.add_purchase",
         "customers.view_socialidentity",
         "customers.export_customer",
+        "customers.merge_customer",
+        "customers.view_mergeevent",
     },
     AGENT: {
         "customers.view_customer",

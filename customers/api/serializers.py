@@ -264,3 +264,25 @@ class UpsertResultSerializer(serializers.Serializer):
 class MergedCustomerSerializer(serializers.Serializer):
     detail = serializers.CharField()
     survivor = serializers.IntegerField()
+
+
+class MergeInputSerializer(serializers.Serializer):
+    other = serializers.IntegerField(help_text="Id of the customer merged into this one.")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class MergeResultSerializer(serializers.Serializer):
+    merge_id = serializers.IntegerField()
+    survivor = serializers.IntegerField()
+    other = serializers.IntegerField()
+    moved = serializers.DictField(child=serializers.IntegerField(), help_text="rows moved per reference")
+
+
+class UndoResultSerializer(serializers.Serializer):
+    merge_id = serializers.IntegerField()
+    survivor = serializers.IntegerField()
+    restored = serializers.IntegerField(help_text="id of the customer restored")
+    rows_restored = serializers.DictField(child=serializers.IntegerField())
+    new_rows_kept = serializers.ListField(
+        child=serializers.DictField(), help_text="rows added to the survivor since the merge; they stay"
+    )

@@ -6,4 +6,6 @@ urlpatterns = [
     path("customers/", views.CustomerListCreateView.as_view(), name="customer-list"),
     path("customers/upsert/", views.CustomerUpsertView.as_view(), name="customer-upsert"),
     path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="customer-detail"),
+    path("customers/<int:pk>/merge/", views.CustomerMergeView.as_view(), name="customer-merge"),
+    path("merges/<int:merge_id>/undo/", views.MergeUndoView.as_view(), name="merge-undo"),
 ]

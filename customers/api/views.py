@@ -16,8 +16,10 @@ from scrm.actors import actor_from_request
 from scrm.api.idempotency import idempotent
 from scrm.models import ApiKey
 
+from ..errors import ValidationFailed
 from ..filters import CustomerFilter
-from ..models import Customer
+from ..merge import customer_merge, merge_undo
+from ..models import Customer, MergeEvent
 from ..selectors import customer_360, customers_live, with_list_data
 from ..services import customer_create, customer_update, customer_upsert, survivor_of
 from .serializers import (
@@ -25,6 +27,9 @@ from .serializers import (
     CustomerInputSerializer,
     CustomerListSerializer,
     MergedCustomerSerializer,
+    MergeInputSerializer,
+    MergeResultSerializer,
+    UndoResultSerializer,
 )
 
 READ = ["customers.view_customer"]
@@ -160,3 +165,76 @@ class CustomerDetailView(APIView):
             actor=actor_from_request(request),
         )
         return _render_360(customer)
+
+
+class CustomerMergeView(APIView):
+    api_scope = "customers"
+    api_perms = {"read": READ, "write": ["customers.merge_customer"]}
+
+    @extend_schema(
+        summary="Merge another customer into this one",
+        description=(
+            "Every row of `other` (contact points, identities, ids, purchases, and what other "
+            "apps own) moves to this customer; `other` stays as a tombstone. Undo with "
+            "POST /api/v1/merges/{merge_id}/undo/."
+        ),
+        request=MergeInputSerializer,
+        responses={
+            200: MergeResultSerializer,
+            400: OpenApiResponse(description="Invalid body"),
+            404: OpenApiResponse(description="No such customer"),
+            409: OpenApiResponse(description="A tombstone, or merged meanwhile"),
+        },
+    )
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = MergeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        survivor = get_object_or_404(Customer, pk=pk)
+        other = Customer.objects.filter(pk=serializer.validated_data["other"]).first()
+        if other is None:
+            raise ValidationFailed({"other": [f"No customer {serializer.validated_data['other']}."]})
+        event = customer_merge(
+            survivor=survivor,
+            other=other,
+            actor=actor_from_request(request),
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        moved = {key: len(rows) for key, rows in event.snapshot["moved"].items()}
+        return Response(
+            MergeResultSerializer(
+                {"merge_id": event.pk, "survivor": survivor.pk, "other": other.pk, "moved": moved}
+            ).data
+        )
+
+
+class MergeUndoView(APIView):
+    api_scope = "customers"
+    api_perms = {"read": READ, "write": ["customers.merge_customer"]}
+
+    @extend_schema(
+        summary="Undo a merge",
+        description=(
+            "Restores every row and field the merge changed. Rows added since stay with the survivor."
+        ),
+        request=None,
+        responses={
+            200: UndoResultSerializer,
+            404: OpenApiResponse(description="No such merge"),
+            409: OpenApiResponse(description="Already undone, or the survivor was merged since"),
+        },
+    )
+    def post(self, request: Request, merge_id: int) -> Response:
+        event = get_object_or_404(MergeEvent, pk=merge_id)
+        result = merge_undo(event=event, actor=actor_from_request(request))
+        return Response(
+            UndoResultSerializer(
+                {
+                    "merge_id": event.pk,
+                    "survivor": event.survivor_id,
+                    "restored": event.other_id,
+                    "rows_restored": result.restored,
+                    "new_rows_kept": result.new_rows_kept,
+                }
+            ).data
+        )
