@@ -15,7 +15,8 @@ from scrm.actors import Actor
 from .errors import Conflict, ValidationFailed
 from .filters import CustomerFilter
 from .forms import ContactPointForm, CustomerEditForm, CustomerSearchForm
-from .models import Customer
+from .merge import MergeRefused, customer_merge, merge_undo
+from .models import Customer, MergeEvent
 from .selectors import customer_360, customers_live, with_list_data
 from .services import ContactInput, CustomerData, customer_update, survivor_of
 
@@ -49,10 +50,11 @@ def customer_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(found, HttpResponse):
         messages.info(request, _("Customer #%(old)s was merged into this record.") % {"old": pk})
         return found
+    merges = MergeEvent.objects.filter(survivor=found).select_related("other")[:20]
     return render(
         request,
         "customers/detail.html",
-        {"view": customer_360(customer=found), "contact_form": ContactPointForm()},
+        {"view": customer_360(customer=found), "contact_form": ContactPointForm(), "merges": merges},
     )
 
 
@@ -128,3 +130,44 @@ def contact_point_add(request: HttpRequest, pk: int) -> HttpResponse:
     if getattr(request, "htmx", False):
         return render(request, "customers/_contact_points.html", context)
     return redirect("customers:detail", pk=customer.pk)
+
+
+@require_POST
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def customer_merge_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge the customer whose id is typed into this one (the review queue does it too)."""
+    survivor = get_object_or_404(Customer, pk=pk)
+    other = Customer.objects.filter(pk=request.POST.get("other") or 0).first()
+    if other is None:
+        messages.error(request, _("There is no customer with that number."))
+        return redirect("customers:detail", pk=pk)
+    try:
+        customer_merge(survivor=survivor, other=other, actor=Actor.for_user(request.user), reason="by hand")
+    except (MergeRefused, ValidationFailed) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Customer #%(other)s merged into this record. You can undo it below.") % {"other": other.pk},
+        )
+    return redirect("customers:detail", pk=pk)
+
+
+@require_POST
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def merge_undo_page(request: HttpRequest, merge_id: int) -> HttpResponse:
+    event = get_object_or_404(MergeEvent, pk=merge_id)
+    try:
+        result = merge_undo(event=event, actor=Actor.for_user(request.user))
+    except MergeRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        text = _("Merge undone: customer #%(other)s is back.") % {"other": event.other_id}
+        if result.new_rows_kept:
+            text += " " + _("%(n)s record(s) added since the merge stay with this customer.") % {
+                "n": len(result.new_rows_kept)
+            }
+        messages.success(request, text)
+    return redirect("customers:detail", pk=event.survivor_id)

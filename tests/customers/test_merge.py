@@ -164,3 +164,20 @@ def test_merge_and_undo_through_the_api(partner, two_records):
     assert client.post(f"/api/v1/merges/{merge_id}/undo/").status_code == 409
     reader = partner("customers:read")
     assert reader.post(f"/api/v1/customers/{survivor.pk}/merge/", {"other": other.pk}).status_code == 403
+
+
+def test_merge_and_undo_from_the_customer_page(client, marketer, agent, two_records):
+    survivor, other = two_records
+    client.force_login(agent)
+    assert client.post(f"/customers/{survivor.pk}/merge/", {"other": other.pk}).status_code == 403
+    client.force_login(marketer)
+    response = client.post(f"/customers/{survivor.pk}/merge/", {"other": other.pk}, follow=True)
+    assert response.status_code == 200
+    event = MergeEvent.objects.get()
+    assert f'data-testid="undo-merge-{event.pk}"' in response.content.decode()
+    tomb = client.post(f"/customers/{survivor.pk}/merge/", {"other": other.pk}, follow=True)
+    assert "already merged" in tomb.content.decode()
+    undone = client.post(f"/customers/merges/{event.pk}/undo/", follow=True)
+    assert undone.status_code == 200
+    other.refresh_from_db()
+    assert other.merged_into_id is None
