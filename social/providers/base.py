@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 # repeated here because providers must not import Django models.
 NETWORK_X = "x"
 NETWORK_FACEBOOK = "facebook"
+NETWORKS = frozenset({"x", "facebook", "instagram", "linkedin", "youtube", "tiktok", "foursquare"})
 
 
 def as_utc(moment: datetime) -> datetime:

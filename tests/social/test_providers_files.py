@@ -1,0 +1,147 @@
+"""Files provider: JSONL and CSV import in the api-contract post shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from customers.models import Network
+from social.providers.base import NETWORKS, FetchQuery, ProviderError, Stream
+from social.providers.files import FilesProvider, post_from_contract
+
+GOOD = {
+    "network": "x",
+    "external_id": "1861500000000000001",
+    "author": {
+        "external_id": "2899107652",
+        "handle": "@marie_lfv",
+        "name": "Marie Lefèvre",
+        "followers": 1342,
+    },
+    "text": "Ma bouilloire fuit depuis hier.",
+    "created_at": "2026-11-22T19:03:41+01:00",
+    "url": "https://x.com/marie_lfv/status/1861500000000000001",
+    "in_reply_to": None,
+    "metrics": {"like_count": 14, "retweet_count": 2},
+}
+
+
+def write_jsonl(path: Path, lines: list[Any]) -> Path:
+    path.write_text(
+        "\n".join(line if isinstance(line, str) else json.dumps(line, ensure_ascii=False) for line in lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def read_all(provider: FilesProvider, target: str = "", limit: int = 100) -> tuple[list[Any], list[Any], int]:
+    posts, problems, pages, cursor = [], [], 0, None
+    while True:
+        page = provider.fetch(FetchQuery(stream=Stream.FEED, target=target, cursor=cursor, limit=limit))
+        posts += page.posts
+        problems += page.problems
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            return posts, problems, pages
+
+
+def test_network_names_match_the_customer_model() -> None:
+    assert set(Network.values) == NETWORKS
+
+
+def test_contract_record_round_trips() -> None:
+    post = post_from_contract(GOOD)
+    assert post.created_at == datetime(2026, 11, 22, 18, 3, 41, tzinfo=UTC)
+    assert post.author is not None and post.author.handle == "marie_lfv"
+    again = post.as_contract()
+    assert again["created_at"] == "2026-11-22T18:03:41Z"
+    assert post_from_contract(again) == post.__class__(**{**post.__dict__, "raw": again})
+
+
+def test_jsonl_reports_bad_lines_with_their_number_and_carries_on(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "posts.jsonl",
+        [
+            GOOD,
+            "{not json",
+            "",
+            {**GOOD, "external_id": "2", "created_at": "2026-11-22T10:00:00"},
+            {**GOOD, "external_id": "3", "network": "myspace"},
+            {**GOOD, "external_id": "4", "metrics": {"like_count": -1}},
+            {**GOOD, "external_id": "5", "author": {"handle": "no_id"}},
+            ["a", "list"],
+            {**GOOD, "external_id": "6", "author": None, "text": "anonymous but fine"},
+        ],
+    )
+    posts, problems, _ = read_all(FilesProvider(path))
+    assert [p.external_id for p in posts] == ["1861500000000000001", "6"]
+    assert [(p.location, p.message.split(":")[0]) for p in problems] == [
+        ("line 2", "not valid JSON"),
+        ("line 4", "created_at"),
+        ("line 5", "network"),
+        ("line 6", "metrics.like_count"),
+        ("line 7", "external_id"),
+        ("line 8", "expected an object, got list"),
+    ]
+    assert "time zone" in problems[1].message
+
+
+def test_invalid_utf8_spoils_only_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    good = json.dumps(GOOD).encode()
+    path.write_bytes(good + b"\n" + b'{"text": "caf\xe9"}\n' + good.replace(b'000001"', b'000002"') + b"\n")
+    posts, problems, _ = read_all(FilesProvider(path))
+    assert len(posts) == 2
+    assert [(p.location, p.message) for p in problems] == [("line 2", "not valid UTF-8")]
+
+
+def test_pages_resume_from_the_cursor(tmp_path: Path) -> None:
+    lines = [{**GOOD, "external_id": str(n)} for n in range(1, 8)]
+    path = write_jsonl(tmp_path / "posts.ndjson", lines)
+    posts, _, pages = read_all(FilesProvider(), target=str(path), limit=3)
+    assert [p.external_id for p in posts] == [str(n) for n in range(1, 8)]
+    assert pages == 3
+
+
+def test_csv_import_with_metric_columns(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "external_id,network,author_external_id,author_handle,author_name,author_followers,text,"
+        "created_at,url,in_reply_to,language,metric_like_count,metric_reply_count\n"
+        '10,facebook,77,,Jeanne D.,,"Super service, merci !",2026-11-01T08:00:00Z,,,fr,3,1\n'
+        '11,facebook,78,,Paul,,"Multi-line\ncomplaint",2026-11-01T09:00:00Z,,10,en,,\n'
+        "12,facebook,79,,Bad,lots,text,2026-11-01T09:00:00Z,,,,,\n"
+        "13,facebook,80,,Extra,,text,2026-11-01T09:00:00Z,,,,,,surplus\n",
+        encoding="utf-8",
+    )
+    posts, problems, _ = read_all(FilesProvider(path))
+    first, second = posts
+    assert first.metrics == {"like_count": 3, "reply_count": 1}
+    assert first.language == "fr" and first.author is not None and first.author.name == "Jeanne D."
+    assert second.text == "Multi-line\ncomplaint" and second.in_reply_to_external_id == "10"
+    assert [(p.location, p.message.split(":")[0]) for p in problems] == [
+        ("line 5", "author.followers"),
+        ("line 6", "more values than header columns"),
+    ]
+
+
+def test_missing_file_and_unknown_format_are_permanent_errors(tmp_path: Path) -> None:
+    with pytest.raises(ProviderError) as raised:
+        FilesProvider(tmp_path / "nope.jsonl").fetch(FetchQuery(stream=Stream.FEED))
+    assert raised.value.retryable is False
+    with pytest.raises(ProviderError):
+        FilesProvider(tmp_path / "posts.xml").fetch(FetchQuery(stream=Stream.FEED))
+    with pytest.raises(ProviderError):
+        FilesProvider(tmp_path / "nope.jsonl").verify_credentials()
+
+
+def test_reply_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ProviderError) as raised:
+        FilesProvider(tmp_path / "a.jsonl").reply("1", "hello")
+    assert raised.value.retryable is False
