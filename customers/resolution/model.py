@@ -1,0 +1,152 @@
+"""Fellegi-Sunter model: m and u per comparison level, EM estimation, explanations.
+
+A pair's match weight is log2(prior odds) plus, for each field, log2(m/u) of its level
+(0 for "missing"). u (how often non-matches agree at a level) is estimated from random
+pairs; m (how often true matches do) and the match prior by EM on the candidate pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compare import Comparison
+
+_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class Term:
+    field: str
+    level: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a pair scored what it did: the terms (the prior first, then one per field)
+    add up exactly to `total`, the match weight in bits."""
+
+    terms: tuple[Term, ...]
+    total: float
+
+    def agreeing(self) -> list[Term]:
+        return [t for t in self.terms if t.weight > 0 and t.field != "prior"]
+
+
+@dataclass
+class FellegiSunter:
+    """m[f][level] and u[f][level] for each comparison f (index 0, missing, unused) and
+    `prior`, the share of candidate pairs that match."""
+
+    comparisons: tuple[Comparison, ...]
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    prior: float
+    iterations: int = 0
+
+    def weight_tables(self) -> list[np.ndarray]:
+        """log2(m/u) per level of every comparison; 0 for "missing"."""
+        tables = []
+        for m, u in zip(self.m, self.u, strict=True):
+            table = np.log2(np.maximum(m, _FLOOR) / np.maximum(u, _FLOOR))
+            table[0] = 0.0
+            tables.append(table)
+        return tables
+
+    @property
+    def prior_weight(self) -> float:
+        return float(np.log2(self.prior / (1 - self.prior)))
+
+    def match_weights(self, levels: np.ndarray) -> np.ndarray:
+        """Match weight (bits) of each row of a (pairs, comparisons) level array."""
+        total = np.full(len(levels), self.prior_weight)
+        for column, table in enumerate(self.weight_tables()):
+            total += table[levels[:, column]]
+        return total
+
+    def explain(self, levels: Sequence[int]) -> Explanation:
+        """The terms of one pair's match weight: the prior, then each field's level and weight."""
+        terms = [Term("prior", "match prior", self.prior_weight)]
+        for comparison, table, level in zip(self.comparisons, self.weight_tables(), levels, strict=True):
+            terms.append(Term(comparison.field, comparison.labels[level], float(table[level])))
+        return Explanation(tuple(terms), float(sum(t.weight for t in terms)))
+
+
+def probability(weights: np.ndarray | float) -> np.ndarray:
+    """Match weight in bits -> probability, 2^w / (1 + 2^w)."""
+    return 1.0 / (1.0 + np.exp2(-np.clip(weights, -60, 60)))
+
+
+def level_frequencies(
+    levels: np.ndarray, comparisons: Sequence[Comparison], pseudo: float = 1.0
+) -> list[np.ndarray]:
+    """Share of each non-missing level per comparison, with `pseudo` counts added
+    (Laplace smoothing, so that a level never seen still has a small u)."""
+    result = []
+    for column, comparison in enumerate(comparisons):
+        counts = np.bincount(levels[:, column], minlength=comparison.n_levels).astype(float)
+        counts[1:] += pseudo
+        counts[0] = 0.0
+        result.append(counts / counts.sum())
+    return result
+
+
+def _initial_m(comparison: Comparison) -> np.ndarray:
+    """Prior guess: matches mostly agree exactly (0.85), then less and less at each level."""
+    k = comparison.n_levels - 1
+    m = np.array([0.0] + [0.85 if i == 0 else 0.15 * 0.5**i for i in range(k)])
+    return m / m.sum()
+
+
+def fit_em(
+    levels: np.ndarray,
+    comparisons: Sequence[Comparison],
+    u: list[np.ndarray],
+    *,
+    prior: float = 0.1,
+    max_iterations: int = 200,
+    tolerance: float = 1e-7,
+    pseudo: float = 1.0,
+    update_u: bool = False,
+) -> FellegiSunter:
+    """Estimate m (and the prior; u too when `update_u`) by EM on the candidates' levels.
+
+    Works on the distinct level patterns with their counts, so it is fast whatever the
+    number of pairs. `pseudo` adds a Dirichlet prior (pseudo-counts split by the initial
+    m) so that no level gets a probability of zero. Stops when the prior moves less than
+    `tolerance` and no m value moves more than its square root."""
+    patterns, counts = np.unique(levels, axis=0, return_counts=True)
+    counts = counts.astype(float)
+    m = [_initial_m(c) for c in comparisons]
+    u = [x.copy() for x in u]
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):  # noqa: B007 - reported after the loop
+        log_m = np.full(len(patterns), np.log(prior))
+        log_u = np.full(len(patterns), np.log(1 - prior))
+        for column in range(len(comparisons)):
+            observed = patterns[:, column]
+            seen = observed > 0
+            log_m[seen] += np.log(np.maximum(m[column][observed[seen]], _FLOOR))
+            log_u[seen] += np.log(np.maximum(u[column][observed[seen]], _FLOOR))
+        match = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
+        new_m: list[np.ndarray] = []
+        new_u: list[np.ndarray] = []
+        for column, comparison in enumerate(comparisons):
+            observed = patterns[:, column]
+            for weights, store, previous in ((match, new_m, m), (1 - match, new_u, u)):
+                sums = np.bincount(observed, weights=weights * counts, minlength=comparison.n_levels)
+                sums[0] = 0.0
+                sums[1:] += pseudo * np.maximum(previous[column][1:], 1e-3)
+                store.append(sums / sums.sum())
+        new_prior = float(np.clip((match * counts).sum() / counts.sum(), 1e-6, 1 - 1e-6))
+        moved = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
+        prior_moved = abs(new_prior - prior)
+        m, prior = new_m, new_prior
+        if update_u:
+            u = new_u
+        if moved < tolerance**0.5 and prior_moved < tolerance:
+            break
+    return FellegiSunter(tuple(comparisons), m, u, prior, iterations=iteration)

@@ -1,0 +1,274 @@
+"""The identity-resolution scoring engine: comparisons, blocking, Fellegi-Sunter, clustering."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from customers.resolution import (
+    PersonRecord,
+    candidate_pairs,
+    classify,
+    cluster,
+    score_candidates,
+    score_pairs,
+)
+from customers.resolution.blocking import soundex
+from customers.resolution.compare import (
+    DEFAULT_COMPARISONS,
+    comparison_levels,
+    date_levels,
+    edit_levels,
+    handle_levels,
+    jaro_winkler_levels,
+)
+from customers.resolution.engine import ScoredPair
+from customers.resolution.model import Explanation, fit_em, level_frequencies, probability
+from customers.resolution.records import clean_text, parse_compact_date
+from customers.services import AddressInput, ContactInput, CustomerData, SocialInput, customer_upsert
+from scrm.actors import Actor
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "febrl_sample.csv"
+
+
+def febrl_sample() -> list[PersonRecord]:
+    """200 records of FEBRL dataset 1: 100 people, an original and a corrupted copy each."""
+    with SAMPLE.open(newline="") as handle:
+        return [
+            PersonRecord(
+                id=row["rec_id"],
+                given_name=clean_text(row["given_name"]),
+                surname=clean_text(row["surname"]),
+                date_of_birth=parse_compact_date(row["date_of_birth"]),
+                postcode=row["postcode"],
+                city=clean_text(row["suburb"]),
+                street=clean_text(row["address_1"]),
+                street_number=row["street_number"],
+                locality=clean_text(row["address_2"]),
+                state=row["state"],
+                national_id=row["soc_sec_id"],
+            )
+            for row in csv.DictReader(handle, skipinitialspace=True)
+        ]
+
+
+def person(record_id: str, **fields: object) -> PersonRecord:
+    base = PersonRecord(
+        id="base",
+        given_name="jane",
+        surname="doe",
+        date_of_birth=date(1980, 3, 14),
+        postcode="2600",
+        city="canberra",
+        street="wattle street",
+        street_number="12",
+        state="act",
+        national_id="1234567",
+    )
+    return replace(base, id=record_id, **fields)  # type: ignore[arg-type]
+
+
+# --- comparison levels ------------------------------------------------------------------
+
+
+def test_jaro_winkler_levels_from_exact_to_missing() -> None:
+    levels = jaro_winkler_levels(
+        ["martha", "martha", "martha", "martha", ""],
+        ["martha", "marhta", "marjha", "xavier", "martha"],
+        (0.94, 0.85),
+    )
+    assert levels.tolist() == [1, 2, 3, 4, 0]
+
+
+def test_swapped_names_have_their_own_level() -> None:
+    a, b = person("a"), person("b", given_name="doe", surname="jane")
+    column = [c.field for c in DEFAULT_COMPARISONS].index("given_name")
+    levels = comparison_levels([a, b], np.array([0]), np.array([1]))
+    assert DEFAULT_COMPARISONS[column].labels[levels[0, column]] == "swapped"
+
+
+def test_date_levels() -> None:
+    left = [person("a")] * 5
+    right = [
+        person("b"),
+        person("b", date_of_birth=date(1980, 3, 15)),
+        person("b", date_of_birth=date(1980, 11, 2)),
+        person("b", date_of_birth=date(1955, 1, 1)),
+        person("b", date_of_birth=None),
+    ]
+    assert date_levels(left, right).tolist() == [1, 3, 4, 5, 0]
+    swapped = date_levels(
+        [person("a", date_of_birth=date(1980, 3, 4))], [person("b", date_of_birth=date(1980, 4, 3))]
+    )
+    assert swapped.tolist() == [2]
+
+
+def test_edit_levels_for_postcodes_and_ids() -> None:
+    assert edit_levels(["2600", "2600", "2600", ""], ["2600", "2601", "3011", "2600"], 1).tolist() == [
+        1,
+        2,
+        3,
+        0,
+    ]
+
+
+def test_handle_meets_name_and_handle() -> None:
+    named = person("a")
+    social = PersonRecord(id="s", handles=(("x", "janedoe82"),))
+    same = PersonRecord(id="t", handles=(("x", "janedoe82"),))
+    stranger = PersonRecord(id="u", given_name="oscar", surname="wilde")
+    assert handle_levels([named, social, social], [social, same, stranger]).tolist() == [3, 1, 5]
+    assert handle_levels([named], [person("b")]).tolist() == [0]
+
+
+def test_soundex() -> None:
+    assert [soundex("robert"), soundex("rupert"), soundex("ashcraft"), soundex("")] == [
+        "r163",
+        "r163",
+        "a261",
+        "",
+    ]
+
+
+# --- blocking ---------------------------------------------------------------------------
+
+
+def test_blocking_finds_the_pair_differing_by_one_typo() -> None:
+    records = [
+        person("a"),
+        person("b", surname="dow", national_id="", date_of_birth=None),
+        person("c", given_name="x"),
+    ]
+    records[2] = PersonRecord(id="c", given_name="oscar", surname="wilde", postcode="9999")
+    found = candidate_pairs(records)
+    assert list(zip(found.left.tolist(), found.right.tolist(), strict=True)) == [(0, 1)]
+
+
+def test_blocking_skips_and_reports_oversized_blocks() -> None:
+    records = [PersonRecord(id=str(i), surname=f"s{i}", postcode="2600", street_number="1") for i in range(5)]
+    found = candidate_pairs(records, max_block_size=3)
+    assert len(found) == 0
+    assert [(b.key, b.value, b.size) for b in found.oversized] == [("postcode+street_number", "2600|1", 5)]
+
+
+def test_blocking_across_groups_only() -> None:
+    records = [person("a1"), person("a2"), person("b1")]
+    found = candidate_pairs(records, groups=[0, 0, 1])
+    assert sorted(zip(found.left.tolist(), found.right.tolist(), strict=True)) == [(0, 2), (1, 2)]
+
+
+def test_blocking_completeness_on_febrl_sample() -> None:
+    records = febrl_sample()
+    found = candidate_pairs(records)
+    entity = [r.id.split("-")[1] for r in records]
+    true_found = sum(
+        entity[a] == entity[b] for a, b in zip(found.left.tolist(), found.right.tolist(), strict=True)
+    )
+    assert true_found >= 99  # of 100 true pairs
+    assert len(found) < 2_000  # far from the 19,900 of all pairs
+
+
+# --- model ------------------------------------------------------------------------------
+
+
+def test_em_converges_on_a_synthetic_set() -> None:
+    rng = np.random.default_rng(1)
+    comparisons = DEFAULT_COMPARISONS[:3]
+    matches = rng.choice([1, 2], p=[0.9, 0.1], size=(300, 3))
+    non_matches = rng.choice([1, 4], p=[0.05, 0.95], size=(2_700, 3))
+    levels = np.vstack([matches, non_matches]).astype(np.int8)
+    u = level_frequencies(non_matches.astype(np.int8), comparisons)
+    model = fit_em(levels, comparisons, u)
+    assert model.iterations < 200
+    assert model.prior == pytest.approx(0.1, abs=0.02)
+    assert model.m[0][1] == pytest.approx(0.9, abs=0.05)
+    weights = model.match_weights(levels)
+    assert (probability(weights[:300]) > 0.5).mean() > 0.95
+    assert (probability(weights[300:]) < 0.5).mean() > 0.95
+
+
+def test_explanation_weights_sum_to_the_total() -> None:
+    records = febrl_sample()
+    pairs = score_pairs(records)
+    assert pairs
+    for pair in pairs[:50]:
+        assert sum(t.weight for t in pair.explanation.terms) == pytest.approx(pair.weight)
+        assert pair.explanation.total == pytest.approx(pair.weight)
+        assert pair.explanation.terms[0].field == "prior"
+        assert pair.probability == pytest.approx(float(probability(pair.weight)))
+
+
+def test_febrl_sample_is_resolved() -> None:
+    records = febrl_sample()
+    scored = score_candidates(records)
+    entity = np.array([r.id.split("-")[1] for r in records], dtype=object)
+    is_true = entity[scored.candidates.left] == entity[scored.candidates.right]
+    auto = scored.probabilities >= 0.99
+    assert (auto & is_true).sum() >= 97
+    assert (auto & ~is_true).sum() <= 1
+    best = max(scored.pairs(0.99), key=lambda p: p.weight)
+    assert {t.field for t in best.explanation.agreeing()} >= {"given_name", "surname", "date_of_birth"}
+
+
+# --- classification and clustering -------------------------------------------------------
+
+
+def _pair(left: str, right: str, p: float) -> ScoredPair:
+    return ScoredPair(left, right, 0.0, p, Explanation((), 0.0))
+
+
+def test_classify_by_two_thresholds() -> None:
+    pairs = [_pair("a", "b", 0.999), _pair("a", "c", 0.7), _pair("c", "d", 0.1)]
+    result = classify(pairs, auto_threshold=0.99, review_threshold=0.5)
+    assert [(p.left_id, p.right_id) for p in result.auto] == [("a", "b")]
+    assert [(p.left_id, p.right_id) for p in result.review] == [("a", "c")]
+    assert [(p.left_id, p.right_id) for p in result.dropped] == [("c", "d")]
+    with pytest.raises(ValueError):
+        classify(pairs, auto_threshold=0.5, review_threshold=0.9)
+
+
+def test_union_find_clusters_transitively() -> None:
+    pairs = [_pair("a", "b", 1), _pair("c", "b", 1), _pair("d", "e", 1)]
+    assert cluster(["a", "b", "c", "d", "e", "f"], pairs) == [{"a", "b", "c"}, {"d", "e"}]
+
+
+# --- reading a customer -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_person_record_from_customer() -> None:
+    from customers.models import Customer
+
+    customer, _ = customer_upsert(
+        data=CustomerData(
+            first_name="Zoé",
+            last_name="Durand",
+            date_of_birth=date(1990, 5, 6),
+            emails=[ContactInput("zoe@example.org")],
+            phones=[ContactInput("06 12 34 56 78")],
+            addresses=[AddressInput(street="1 rue de la Paix", city="Paris", postcode="75002", country="FR")],
+            social=[SocialInput(network="x", handle="@ZoeD")],
+        ),
+        actor=Actor.system("test"),
+    )
+    loaded = Customer.objects.prefetch_related("contact_points", "social_identities", "external_ids").get(
+        pk=customer.pk
+    )
+    record = PersonRecord.from_customer(loaded)
+    assert record == PersonRecord(
+        id=str(customer.pk),
+        given_name="zoe",
+        surname="durand",
+        date_of_birth=date(1990, 5, 6),
+        emails=("zoe@example.org",),
+        phones=("+33612345678",),
+        postcode="75002",
+        city="paris",
+        street="1 rue de la paix",
+        handles=(("x", "zoed"),),
+    )
