@@ -45,7 +45,7 @@ def soundex(name: str) -> str:
 
 
 def _dob(r: PersonRecord) -> str:
-    return r.date_of_birth.strftime("%Y%m%d") if r.date_of_birth else ""
+    return r.date_of_birth.isoformat() if r.date_of_birth else ""
 
 
 def _name_forms(r: PersonRecord) -> Iterable[str]:

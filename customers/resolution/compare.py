@@ -17,14 +17,41 @@ from rapidfuzz.process import cpdist
 from .records import PersonRecord
 
 MISSING = "missing"
-Compare = Callable[[Sequence[PersonRecord], Sequence[PersonRecord]], np.ndarray]
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
+TEXT_FIELDS = (
+    "given_name",
+    "surname",
+    "postcode",
+    "city",
+    "street",
+    "street_number",
+    "locality",
+    "state",
+    "national_id",
+)
+
+
+class Columns:
+    """Values of every record extracted once, as arrays that comparisons index by pair."""
+
+    def __init__(self, records: Sequence[PersonRecord]) -> None:
+        self.records = records
+        self.text = {f: np.array([getattr(r, f) for r in records], dtype=object) for f in TEXT_FIELDS}
+        self.text["date_of_birth"] = np.array(
+            [r.date_of_birth.isoformat() if r.date_of_birth else "" for r in records], dtype=object
+        )
+        self.emails = np.array([bool(r.emails) for r in records])
+        self.phones = np.array([bool(r.phones) for r in records])
+        self.handles = np.array([bool(r.handles) for r in records])
+
+
+Compare = Callable[[Columns, np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Comparison:
     """One field's comparison: its name, the label of every level, and the function that
-    maps (left records, right records) to an int8 array of levels."""
+    maps (columns, left indices, right indices) to an int8 array of levels."""
 
     field: str
     labels: tuple[str, ...]
@@ -35,27 +62,28 @@ class Comparison:
         return len(self.labels)
 
 
-def _strings(values: Sequence[str]) -> np.ndarray:
-    return np.asarray(values, dtype=object)
-
-
-def _similarity(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+def _similarity(left: Sequence[str] | np.ndarray, right: Sequence[str] | np.ndarray) -> np.ndarray:
     return cpdist(list(left), list(right), scorer=JaroWinkler.normalized_similarity, dtype=np.float32)
 
 
-def _edits(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+def _edits(left: Sequence[str] | np.ndarray, right: Sequence[str] | np.ndarray) -> np.ndarray:
     return cpdist(list(left), list(right), scorer=Levenshtein.distance, dtype=np.int32)
+
+
+def _strings(values: Sequence[str] | np.ndarray) -> np.ndarray:
+    return values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
 
 
 def jaro_winkler_levels(
     left: Sequence[str], right: Sequence[str], bands: Sequence[float], *, swapped: Sequence[str] | None = None
 ) -> np.ndarray:
-    """exact=1, Jaro-Winkler >= bands[0] -> 2, >= bands[1] -> 3, ..., else (len(bands)+2).
+    """exact=1, Jaro-Winkler >= bands[0] -> 2, >= bands[1] -> 3, ..., else (len(bands)+2);
+    0 when either side is empty.
 
     With `swapped` (the right record's other name field), an exact match with it scores
     the level after the bands, "swapped", and disagreement moves one level down."""
     a, b = _strings(left), _strings(right)
-    similarity = _similarity(left, right)
+    similarity = _similarity(a, b)
     different = len(bands) + 2 + (swapped is not None)
     levels = np.full(len(a), different, dtype=np.int8)
     if swapped is not None:
@@ -68,54 +96,54 @@ def jaro_winkler_levels(
 
 
 def edit_levels(left: Sequence[str], right: Sequence[str], max_edits: int) -> np.ndarray:
-    """exact=1, 1 edit -> 2, ..., `max_edits` edits -> max_edits+1, else max_edits+2."""
+    """exact=1, 1 edit -> 2, ..., `max_edits` edits -> max_edits+1, else max_edits+2;
+    0 when either side is empty."""
     a, b = _strings(left), _strings(right)
-    edits = _edits(left, right)
+    edits = _edits(a, b)
     levels = np.where(edits <= max_edits, edits + 1, max_edits + 2).astype(np.int8)
     levels[(a == "") | (b == "")] = 0
     return levels
 
 
-def date_levels(left: Sequence[PersonRecord], right: Sequence[PersonRecord]) -> np.ndarray:
-    """exact=1, day and month transposed=2, one digit typo=3, same year=4, else 5."""
-    a = [r.date_of_birth.strftime("%Y%m%d") if r.date_of_birth else "" for r in left]
-    b = [r.date_of_birth.strftime("%Y%m%d") if r.date_of_birth else "" for r in right]
-    sa, sb = _strings(a), _strings(b)
+def date_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+    """ISO dates: exact=1, day and month transposed=2, one digit typo=3, same year=4,
+    else 5; 0 when either is unknown."""
+    a, b = _strings(left), _strings(right)
     levels = np.full(len(a), 5, dtype=np.int8)
-    year_a = np.asarray([s[:4] for s in a], dtype=object)
-    year_b = np.asarray([s[:4] for s in b], dtype=object)
-    levels[year_a == year_b] = 4
+    levels[np.array([x[:4] == y[:4] for x, y in zip(a, b, strict=True)], dtype=bool)] = 4
     levels[_edits(a, b) == 1] = 3
-    transposed = np.asarray([s[:4] + s[6:] + s[4:6] for s in a], dtype=object)
-    levels[(transposed == sb) & (sa != sb)] = 2
-    levels[sa == sb] = 1
-    levels[(sa == "") | (sb == "")] = 0
+    transposed = np.array([x[:5] + x[8:] + "-" + x[5:7] for x in a], dtype=object)
+    levels[(transposed == b) & (a != b)] = 2
+    levels[a == b] = 1
+    levels[(a == "") | (b == "")] = 0
     return levels
 
 
-def _overlap_levels(
-    left: Sequence[tuple[str, ...]], right: Sequence[tuple[str, ...]], near: Callable[[str], str]
-) -> np.ndarray:
-    """any value shared=1, any `near(value)` shared=2, else 3; missing when a side has none."""
-    levels = np.zeros(len(left), dtype=np.int8)
-    for i, (a, b) in enumerate(zip(left, right, strict=True)):
-        if a and b:
+def _overlap(attribute: str, near: Callable[[str], str]) -> Compare:
+    """any value shared=1, any `near(value)` shared=2, else 3; 0 when a side has none."""
+
+    def compare(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        has = getattr(columns, attribute)
+        levels = np.zeros(len(left), dtype=np.int8)
+        for i in np.flatnonzero(has[left] & has[right]).tolist():
+            a = getattr(columns.records[left[i]], attribute)
+            b = getattr(columns.records[right[i]], attribute)
             if set(a) & set(b):
                 levels[i] = 1
-            elif {near(v) for v in a} & {near(v) for v in b}:
-                levels[i] = 2
             else:
-                levels[i] = 3
-    return levels
+                levels[i] = 2 if {near(v) for v in a} & {near(v) for v in b} else 3
+        return levels
+
+    return compare
 
 
-def handle_levels(left: Sequence[PersonRecord], right: Sequence[PersonRecord]) -> np.ndarray:
+def handle_levels(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """same handle on the same network=1, same handle elsewhere=2, a handle close to the
-    other's name (Jaro-Winkler >= 0.92)=3, loosely close (>= 0.8)=4, else 5."""
+    other's name (Jaro-Winkler >= 0.92)=3, loosely close (>= 0.8)=4, else 5; 0 when
+    neither has a handle, or the one without has no name either."""
     levels = np.zeros(len(left), dtype=np.int8)
-    for i, (a, b) in enumerate(zip(left, right, strict=True)):
-        if not (a.handles or b.handles):
-            continue
+    for i in np.flatnonzero(columns.handles[left] | columns.handles[right]).tolist():
+        a, b = columns.records[left[i]], columns.records[right[i]]
         if a.handles and b.handles:
             if set(a.handles) & set(b.handles):
                 levels[i] = 1
@@ -143,51 +171,49 @@ def _handle_to_name(handle: str, person: PersonRecord) -> float:
     return max(JaroWinkler.normalized_similarity(letters, form) for form in forms)
 
 
-def _name(left: Sequence[PersonRecord], right: Sequence[PersonRecord], given: bool) -> np.ndarray:
-    own = [r.given_name if given else r.surname for r in left]
-    theirs = [r.given_name if given else r.surname for r in right]
-    other = [r.surname if given else r.given_name for r in right]
-    return jaro_winkler_levels(own, theirs, (0.94, 0.85), swapped=other)
+def _name(own: str, other: str) -> Compare:
+    def compare(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        text = columns.text
+        return jaro_winkler_levels(
+            text[own][left], text[own][right], (0.94, 0.85), swapped=text[other][right]
+        )
+
+    return compare
 
 
 def _text(attribute: str, bands: Sequence[float] = (0.92, 0.8)) -> Compare:
-    def compare(left: Sequence[PersonRecord], right: Sequence[PersonRecord]) -> np.ndarray:
-        return jaro_winkler_levels(
-            [getattr(r, attribute) for r in left], [getattr(r, attribute) for r in right], bands
-        )
+    def compare(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return jaro_winkler_levels(columns.text[attribute][left], columns.text[attribute][right], bands)
 
     return compare
 
 
 def _edit(attribute: str, max_edits: int) -> Compare:
-    def compare(left: Sequence[PersonRecord], right: Sequence[PersonRecord]) -> np.ndarray:
-        return edit_levels(
-            [getattr(r, attribute) for r in left], [getattr(r, attribute) for r in right], max_edits
-        )
+    def compare(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return edit_levels(columns.text[attribute][left], columns.text[attribute][right], max_edits)
 
     return compare
 
 
+def _date(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return date_levels(columns.text["date_of_birth"][left], columns.text["date_of_birth"][right])
+
+
 _NAME = (MISSING, "exact", "jw>=0.94", "jw>=0.85", "swapped", "different")
 _TEXT = (MISSING, "exact", "jw>=0.92", "jw>=0.80", "different")
+_DATE = (MISSING, "exact", "day-month swapped", "one digit", "same year", "different")
 
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("given_name", _NAME, lambda a, b: _name(a, b, True)),
-    Comparison("surname", _NAME, lambda a, b: _name(a, b, False)),
-    Comparison(
-        "date_of_birth",
-        (MISSING, "exact", "day-month swapped", "one digit", "same year", "different"),
-        date_levels,
-    ),
+    Comparison("given_name", _NAME, _name("given_name", "surname")),
+    Comparison("surname", _NAME, _name("surname", "given_name")),
+    Comparison("date_of_birth", _DATE, _date),
     Comparison(
         "email",
         (MISSING, "exact", "same local part", "different"),
-        lambda a, b: _overlap_levels([r.emails for r in a], [r.emails for r in b], lambda v: v.split("@")[0]),
+        _overlap("emails", lambda v: v.split("@")[0]),
     ),
     Comparison(
-        "phone",
-        (MISSING, "exact", "same last 8 digits", "different"),
-        lambda a, b: _overlap_levels([r.phones for r in a], [r.phones for r in b], lambda v: v[-8:]),
+        "phone", (MISSING, "exact", "same last 8 digits", "different"), _overlap("phones", lambda v: v[-8:])
     ),
     Comparison(
         "handle",
@@ -205,17 +231,16 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
 
 
 def comparison_levels(
-    records: Sequence[PersonRecord],
+    records: Sequence[PersonRecord] | Columns,
     left: np.ndarray,
     right: np.ndarray,
     comparisons: Sequence[Comparison] = DEFAULT_COMPARISONS,
 ) -> np.ndarray:
     """Levels of every comparison for the pairs (records[left[i]], records[right[i]]):
-    an int8 array of shape (pairs, comparisons)."""
-    a = [records[i] for i in left.tolist()]
-    b = [records[i] for i in right.tolist()]
-    levels = np.zeros((len(a), len(comparisons)), dtype=np.int8)
-    for column, comparison in enumerate(comparisons):
-        if a:
-            levels[:, column] = comparison.compare(a, b)
+    an int8 array of shape (pairs, comparisons). Pass `Columns` to reuse an extraction."""
+    columns = records if isinstance(records, Columns) else Columns(records)
+    levels = np.zeros((len(left), len(comparisons)), dtype=np.int8)
+    if len(left):
+        for column, comparison in enumerate(comparisons):
+            levels[:, column] = comparison.compare(columns, left, right)
     return levels

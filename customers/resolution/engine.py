@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blocking import BlockingKey, CandidatePairs, candidate_pairs
-from .compare import DEFAULT_COMPARISONS, Comparison, comparison_levels
+from .compare import DEFAULT_COMPARISONS, Columns, Comparison, comparison_levels
 from .model import Explanation, FellegiSunter, fit_em, level_frequencies, probability
 from .records import PersonRecord
 
@@ -68,7 +68,7 @@ def random_pairs(
 
 
 def fit_model(
-    records: Sequence[PersonRecord],
+    records: Sequence[PersonRecord] | Columns,
     levels: np.ndarray,
     *,
     groups: Sequence[int] | None = None,
@@ -78,8 +78,9 @@ def fit_model(
 ) -> FellegiSunter:
     """u from `u_sample` random pairs (nearly all non-matches), then m and the prior by
     EM on the candidates' `levels`."""
-    left, right = random_pairs(len(records), u_sample, groups=groups, seed=seed)
-    u = level_frequencies(comparison_levels(records, left, right, comparisons), comparisons)
+    columns = records if isinstance(records, Columns) else Columns(records)
+    left, right = random_pairs(len(columns.records), u_sample, groups=groups, seed=seed)
+    u = level_frequencies(comparison_levels(columns, left, right, comparisons), comparisons)
     return fit_em(levels, comparisons, u)
 
 
@@ -97,10 +98,11 @@ def score_candidates(
     (u from random pairs, m by EM). `groups` restricts pairs to different groups (linkage)."""
     candidates = candidate_pairs(records, groups=groups, keys=keys, max_block_size=max_block_size)
     comparisons = model.comparisons if model else DEFAULT_COMPARISONS
-    levels = comparison_levels(records, candidates.left, candidates.right, comparisons)
+    columns = Columns(records)
+    levels = comparison_levels(columns, candidates.left, candidates.right, comparisons)
     if model is None:
         model = fit_model(
-            records, levels, groups=groups, comparisons=comparisons, u_sample=u_sample, seed=seed
+            columns, levels, groups=groups, comparisons=comparisons, u_sample=u_sample, seed=seed
         )
     weights = model.match_weights(levels)
     return ScoredCandidates(records, candidates, levels, weights, probability(weights), model)

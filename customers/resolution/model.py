@@ -137,7 +137,10 @@ def fit_em(
         for column, comparison in enumerate(comparisons):
             observed = patterns[:, column]
             for weights, store, previous in ((match, new_m, m), (1 - match, new_u, u)):
-                sums = np.bincount(observed, weights=weights * counts, minlength=comparison.n_levels)
+                # astype: with no pattern at all, bincount answers integers even with weights.
+                sums = np.bincount(observed, weights=weights * counts, minlength=comparison.n_levels).astype(
+                    float
+                )
                 sums[0] = 0.0
                 sums[1:] += pseudo * np.maximum(previous[column][1:], 1e-3)
                 store.append(sums / sums.sum())

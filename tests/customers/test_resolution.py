@@ -21,6 +21,7 @@ from customers.resolution import (
 from customers.resolution.blocking import soundex
 from customers.resolution.compare import (
     DEFAULT_COMPARISONS,
+    Columns,
     comparison_levels,
     date_levels,
     edit_levels,
@@ -93,19 +94,9 @@ def test_swapped_names_have_their_own_level() -> None:
 
 
 def test_date_levels() -> None:
-    left = [person("a")] * 5
-    right = [
-        person("b"),
-        person("b", date_of_birth=date(1980, 3, 15)),
-        person("b", date_of_birth=date(1980, 11, 2)),
-        person("b", date_of_birth=date(1955, 1, 1)),
-        person("b", date_of_birth=None),
-    ]
-    assert date_levels(left, right).tolist() == [1, 3, 4, 5, 0]
-    swapped = date_levels(
-        [person("a", date_of_birth=date(1980, 3, 4))], [person("b", date_of_birth=date(1980, 4, 3))]
-    )
-    assert swapped.tolist() == [2]
+    left = ["1980-03-14"] * 6
+    right = ["1980-03-14", "1980-03-15", "1980-11-02", "1955-01-01", "", "1980-14-03"]
+    assert date_levels(left, right).tolist() == [1, 3, 4, 5, 0, 2]
 
 
 def test_edit_levels_for_postcodes_and_ids() -> None:
@@ -122,8 +113,9 @@ def test_handle_meets_name_and_handle() -> None:
     social = PersonRecord(id="s", handles=(("x", "janedoe82"),))
     same = PersonRecord(id="t", handles=(("x", "janedoe82"),))
     stranger = PersonRecord(id="u", given_name="oscar", surname="wilde")
-    assert handle_levels([named, social, social], [social, same, stranger]).tolist() == [3, 1, 5]
-    assert handle_levels([named], [person("b")]).tolist() == [0]
+    columns = Columns([named, social, same, stranger, person("b")])
+    left, right = np.array([0, 1, 1, 0]), np.array([1, 2, 3, 4])
+    assert handle_levels(columns, left, right).tolist() == [3, 1, 5, 0]
 
 
 def test_soundex() -> None:
