@@ -123,6 +123,8 @@ def _scored(
         "auto": prf(int((auto & is_true).sum()), int(auto.sum()), total_true),
         "review": prf(int((review & is_true).sum()), int(review.sum()), total_true),
         "review_band": int((review & ~auto).sum()),
+        "false_auto": int((auto & ~is_true).sum()),
+        "missed_auto": total_true - int((auto & is_true).sum()),
         "oversized": len(scored.candidates.oversized),
     }
 
@@ -133,6 +135,10 @@ def _figures(prefix: str, label: str, result: dict, *, f1_note: str = "") -> lis
         Figure(f"{prefix}_precision", f"{label} precision (auto)", p * 100, "%"),
         Figure(f"{prefix}_recall", f"{label} recall (auto)", r * 100, "%"),
         Figure(f"{prefix}_f1", f"{label} F1 (auto)", f1 * 100, "%", note=f1_note),
+        Figure(f"{prefix}_false_auto", f"{label} false pairs merged (auto)", result["false_auto"], "pairs"),
+        Figure(
+            f"{prefix}_missed_auto", f"{label} true pairs not merged (auto)", result["missed_auto"], "pairs"
+        ),
         Figure(f"{prefix}_review_recall", f"{label} recall (auto + review)", rr * 100, "%"),
         Figure(f"{prefix}_review_f1", f"{label} F1 (auto + review)", rf1 * 100, "%"),
         Figure(f"{prefix}_review_pairs", f"{label} pairs in review band", result["review_band"], "pairs"),

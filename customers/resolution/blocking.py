@@ -78,6 +78,8 @@ DEFAULT_KEYS: dict[str, BlockingKey] = {
     "dob+surname3": lambda r: _all(_dob(r), r.surname[:3]),
     "dob+given3": lambda r: _all(_dob(r), r.given_name[:3]),
     "postcode+street_number": lambda r: _all(r.postcode, r.street_number),
+    "postcode+street4": lambda r: _all(r.postcode, _NOT_ALNUM.sub("", r.street)[:4]),
+    "street_number+street4": lambda r: _all(r.street_number, _NOT_ALNUM.sub("", r.street)[:4]),
     "dob": lambda r: _all(_dob(r)),
 }
 

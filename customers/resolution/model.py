@@ -118,6 +118,8 @@ def fit_em(
     number of pairs. `pseudo` adds a Dirichlet prior (pseudo-counts split by the initial
     m) so that no level gets a probability of zero. Stops when the prior moves less than
     `tolerance` and no m value moves more than its square root."""
+    if len(levels) == 0:  # no candidate pair: nothing to learn, keep the initial guesses
+        return FellegiSunter(tuple(comparisons), [_initial_m(c) for c in comparisons], list(u), prior)
     patterns, counts = np.unique(levels, axis=0, return_counts=True)
     counts = counts.astype(float)
     m = [_initial_m(c) for c in comparisons]
