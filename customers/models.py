@@ -242,3 +242,43 @@ class MergeEvent(models.Model):
     @property
     def is_undone(self) -> bool:
         return self.undone_at is not None
+
+
+class MatchCandidate(models.Model):
+    """A pair of customers that may be one person, scored and waiting for (or holding) a
+    person's decision. A "not the same person" decision is kept so the pair never comes back."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("to review")
+        MERGED = "merged", _("merged")
+        REJECTED = "rejected", _("not the same person")
+        SKIPPED = "skipped", _("skipped")
+
+    # Stored with left.id < right.id, so a pair exists once.
+    left = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    right = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField()
+    weight = models.FloatField(help_text="match weight in bits")
+    explanation = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    scored_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_label = models.CharField(max_length=150, blank=True)
+    merge = models.ForeignKey(MergeEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-probability", "id"]
+        verbose_name = _("match candidate")
+        verbose_name_plural = _("match candidates")
+        constraints = [
+            models.UniqueConstraint(fields=["left", "right"], name="match_candidate_pair_unique"),
+            models.CheckConstraint(condition=Q(left__lt=models.F("right")), name="match_candidate_ordered"),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=1), name="match_candidate_probability_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-probability"], name="match_candidate_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.left_id} ~ #{self.right_id} ({self.probability:.3f}, {self.status})"

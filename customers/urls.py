@@ -11,4 +11,6 @@ urlpatterns = [
     path("<int:pk>/contact-points/", views.contact_point_add, name="contact-point-add"),
     path("<int:pk>/merge/", views.customer_merge_page, name="merge"),
     path("merges/<int:merge_id>/undo/", views.merge_undo_page, name="merge-undo"),
+    path("review/", views.review_queue_page, name="review"),
+    path("review/<int:pk>/decide/", views.review_decide_page, name="review-decide"),
 ]

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,8 +16,9 @@ from scrm.actors import Actor
 from .errors import Conflict, ValidationFailed
 from .filters import CustomerFilter
 from .forms import ContactPointForm, CustomerEditForm, CustomerSearchForm
+from .matching import candidate_decide, next_candidate, side_by_side
 from .merge import MergeRefused, customer_merge, merge_undo
-from .models import Customer, MergeEvent
+from .models import Customer, MatchCandidate, MergeEvent
 from .selectors import customer_360, customers_live, with_list_data
 from .services import ContactInput, CustomerData, customer_update, survivor_of
 
@@ -171,3 +173,40 @@ def merge_undo_page(request: HttpRequest, merge_id: int) -> HttpResponse:
             }
         messages.success(request, text)
     return redirect("customers:detail", pk=event.survivor_id)
+
+
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def review_queue_page(request: HttpRequest) -> HttpResponse:
+    """One pair at a time, side by side, with the evidence; m / n / s on the keyboard."""
+    after = request.GET.get("after")
+    candidate = next_candidate(after_id=int(after) if after and after.isdigit() else None)
+    context = {
+        "candidate": candidate,
+        "rows": side_by_side(candidate) if candidate else [],
+        "pending": MatchCandidate.objects.filter(status=MatchCandidate.Status.PENDING).count(),
+    }
+    return render(request, "customers/review.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def review_decide_page(request: HttpRequest, pk: int) -> HttpResponse:
+    candidate = get_object_or_404(MatchCandidate, pk=pk)
+    decision = request.POST.get("decision", "")
+    try:
+        decided = candidate_decide(candidate=candidate, decision=decision, actor=Actor.for_user(request.user))
+    except (Conflict, ValidationFailed, MergeRefused) as exc:
+        messages.error(request, exc.message or "; ".join(" ".join(v) for v in exc.field_errors.values()))
+        return redirect("customers:review")
+    if decision == "merge" and decided.merge_id:
+        messages.success(
+            request,
+            _("Merged #%(other)s into #%(survivor)s. Undo from the customer page if it was a mistake.")
+            % {"other": decided.merge.other_id, "survivor": decided.merge.survivor_id},  # type: ignore[union-attr]
+        )
+    elif decision == "reject":
+        messages.success(request, _("Noted: not the same person. This pair will not be proposed again."))
+    url = reverse("customers:review")
+    return redirect(f"{url}?after={pk}" if decision == "skip" else url)

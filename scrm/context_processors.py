@@ -15,6 +15,7 @@ from .roles import ADMIN, AGENT, MARKETING, user_role
 NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
     ("customers:list", _("Customers"), "customers.view_customer"),
+    ("customers:review", _("Duplicates"), "customers.merge_customer"),
     ("api-keys", _("API keys"), "scrm.add_apikey"),
     ("api-docs", _("API docs"), None),
 ]

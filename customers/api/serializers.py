@@ -286,3 +286,32 @@ class UndoResultSerializer(serializers.Serializer):
     new_rows_kept = serializers.ListField(
         child=serializers.DictField(), help_text="rows added to the survivor since the merge; they stay"
     )
+
+
+class ExplanationTermSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    level = serializers.CharField()
+    weight = serializers.FloatField(help_text="bits; positive pushes towards a match")
+
+
+class ExplanationSerializer(serializers.Serializer):
+    total = serializers.FloatField(help_text="match weight in bits: the sum of the terms")
+    probability = serializers.FloatField()
+    terms = ExplanationTermSerializer(many=True)
+
+
+class MatchCandidateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    left = serializers.IntegerField(source="left_id")
+    right = serializers.IntegerField(source="right_id")
+    probability = serializers.FloatField()
+    weight = serializers.FloatField()
+    status = serializers.CharField()
+    explanation = ExplanationSerializer()
+    scored_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    merge_id = serializers.IntegerField(allow_null=True)
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["merge", "reject", "skip"])

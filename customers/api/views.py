@@ -6,7 +6,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,14 +18,17 @@ from scrm.models import ApiKey
 
 from ..errors import ValidationFailed
 from ..filters import CustomerFilter
+from ..matching import candidate_decide
 from ..merge import customer_merge, merge_undo
-from ..models import Customer, MergeEvent
+from ..models import Customer, MatchCandidate, MergeEvent
 from ..selectors import customer_360, customers_live, with_list_data
 from ..services import customer_create, customer_update, customer_upsert, survivor_of
 from .serializers import (
     Customer360Serializer,
     CustomerInputSerializer,
     CustomerListSerializer,
+    DecisionInputSerializer,
+    MatchCandidateSerializer,
     MergedCustomerSerializer,
     MergeInputSerializer,
     MergeResultSerializer,
@@ -238,3 +241,51 @@ class MergeUndoView(APIView):
                 }
             ).data
         )
+
+
+class MatchCandidateListView(generics.ListAPIView):
+    """The review queue: pairs that may be one person, most likely first."""
+
+    api_scope = "customers"
+    api_perms = {"read": ["customers.view_customer"], "write": ["customers.merge_customer"]}
+    serializer_class = MatchCandidateSerializer
+
+    def get_queryset(self) -> Any:
+        status_filter = self.request.query_params.get("status", MatchCandidate.Status.PENDING)
+        if status_filter not in MatchCandidate.Status.values:
+            raise ValidationFailed({"status": [f"Choose one of: {', '.join(MatchCandidate.Status.values)}."]})
+        return MatchCandidate.objects.filter(status=status_filter).order_by("-probability", "id")
+
+    @extend_schema(
+        summary="The review queue of possible duplicates",
+        parameters=[
+            OpenApiParameter("status", str, enum=list(MatchCandidate.Status.values), default="pending")
+        ],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class MatchCandidateDecisionView(APIView):
+    api_scope = "customers"
+    api_perms = {"read": ["customers.view_customer"], "write": ["customers.merge_customer"]}
+
+    @extend_schema(
+        summary="Decide on a possible duplicate",
+        description=(
+            "`merge` merges the newer record into the older one; `reject` records that they "
+            "are different people (the pair is never proposed again); `skip` leaves it for later."
+        ),
+        request=DecisionInputSerializer,
+        responses={200: MatchCandidateSerializer, 409: OpenApiResponse(description="Already decided")},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        candidate = get_object_or_404(MatchCandidate, pk=pk)
+        decided = candidate_decide(
+            candidate=candidate,
+            decision=serializer.validated_data["decision"],
+            actor=actor_from_request(request),
+        )
+        return Response(MatchCandidateSerializer(decided).data)

@@ -58,8 +58,9 @@ def random_pairs(
     n: int, count: int, *, groups: Sequence[int] | None = None, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Up to `count` random pairs of distinct records (of different groups when given)."""
-    rng = np.random.default_rng(seed)
-    left, right = rng.integers(0, n, size=(2, count * 2)) if n > 1 else (np.empty(0, int),) * 2
+    if n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    left, right = np.random.default_rng(seed).integers(0, n, size=(2, count * 2))
     keep = left != right
     if groups is not None:
         group_of = np.asarray(groups)
@@ -144,7 +145,7 @@ def classify(pairs: Iterable[ScoredPair], auto_threshold: float, review_threshol
 
 def cluster_labels(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Union-find over indices 0..n-1 joined by the pairs; returns each index's root."""
-    parent = np.arange(n)
+    parent = list(range(n))
 
     def find(x: int) -> int:
         root = x
@@ -158,7 +159,7 @@ def cluster_labels(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(n)])
+    return np.array([find(i) for i in range(n)], dtype=np.int64)
 
 
 def cluster(ids: Sequence[str], pairs: Iterable[ScoredPair]) -> list[set[str]]:

@@ -214,6 +214,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Domain settings ------------------------------------------------------------------
+# Identity resolution: pairs at or above the first probability merge automatically,
+# those between the two wait for a person in the review queue, the rest are dropped.
+RESOLUTION_AUTO_MERGE_THRESHOLD = env.float("RESOLUTION_AUTO_MERGE_THRESHOLD", default=0.99)
+RESOLUTION_REVIEW_THRESHOLD = env.float("RESOLUTION_REVIEW_THRESHOLD", default=0.5)
 # Region used to read phone numbers written without a country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="FR")
 
