@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from scrm.actors import Actor
 from scrm.errors import Conflict, ValidationFailed
@@ -210,15 +211,15 @@ def side_by_side(candidate: MatchCandidate) -> list[dict[str, Any]]:
 
     rows = []
     for label, getter in (
-        ("first_name", lambda c: c.first_name),
-        ("last_name", lambda c: c.last_name),
-        ("date_of_birth", lambda c: c.date_of_birth or ""),
-        ("email", lambda c: values(c, ContactPoint.Kind.EMAIL)),
-        ("phone", lambda c: values(c, ContactPoint.Kind.PHONE)),
-        ("postal", lambda c: values(c, ContactPoint.Kind.POSTAL)),
-        ("social", lambda c: ", ".join(f"{i.network}:@{i.handle}" for i in c.social_identities.all())),
-        ("external_ids", lambda c: ", ".join(str(e) for e in c.external_ids.all())),
-        ("purchases", lambda c: c.purchases.count()),
+        (_("First name"), lambda c: c.first_name),
+        (_("Last name"), lambda c: c.last_name),
+        (_("Date of birth"), lambda c: c.date_of_birth or ""),
+        (_("E-mail"), lambda c: values(c, ContactPoint.Kind.EMAIL)),
+        (_("Phone"), lambda c: values(c, ContactPoint.Kind.PHONE)),
+        (_("Postal address"), lambda c: values(c, ContactPoint.Kind.POSTAL)),
+        (_("Social"), lambda c: ", ".join(f"{i.network}:@{i.handle}" for i in c.social_identities.all())),
+        (_("Ids in other systems"), lambda c: ", ".join(str(e) for e in c.external_ids.all())),
+        (_("Purchases"), lambda c: c.purchases.count()),
     ):
         left, right = getter(candidate.left), getter(candidate.right)
         rows.append({"field": label, "left": left, "right": right, "same": bool(left) and left == right})
