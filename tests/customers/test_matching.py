@@ -208,3 +208,14 @@ def test_review_page_walks_the_queue(client, marketer, agent, population):
     assert response.status_code == 200
     assert MatchCandidate.objects.get(pk=candidate.pk).status == "merged"
     assert MergeEvent.objects.filter(pk=MatchCandidate.objects.get(pk=candidate.pk).merge_id).exists()
+
+
+def test_nightly_task_is_scheduled_and_runs(population):
+    from django.conf import settings
+
+    from customers.tasks import resolve_identities_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["resolve-identities-nightly"]
+    assert entry["task"] == "customers.resolve_identities"
+    result = resolve_identities_task.delay().get()
+    assert result["pairs_scored"] >= 1
