@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=2000)
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--social-share", type=float, default=0.3)
+        parser.add_argument(
+            "--duplicate-share", type=float, default=0.03, help="Share of customers also entered twice"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if ExternalId.objects.filter(source=DEMO_SOURCE).exists():
@@ -33,14 +36,20 @@ class Command(BaseCommand):
             return
         seed = int(options["seed"])
         count = int(options["customers"])
-        created = self._load(count=count, seed=seed, social_share=float(options["social_share"]))
+        created = self._load(
+            count=count,
+            seed=seed,
+            social_share=float(options["social_share"]),
+            duplicate_share=float(options["duplicate_share"]),
+        )
         self.stdout.write(
             f"Loaded {created['customers']} customers, {created['purchases']} purchases, "
-            f"{created['identities']} social identities (seed {seed})."
+            f"{created['identities']} social identities, {created['duplicates']} customers entered "
+            f"twice (seed {seed})."
         )
 
     @transaction.atomic
-    def _load(self, *, count: int, seed: int, social_share: float) -> dict[str, int]:
+    def _load(self, *, count: int, seed: int, social_share: float, duplicate_share: float) -> dict[str, int]:
         rng = random.Random(seed)
         fakers = {"fr-FR": Faker("fr_FR"), "en-GB": Faker("en_GB")}
         for i, faker in enumerate(fakers.values()):
@@ -166,4 +175,49 @@ class Command(BaseCommand):
         ExternalId.objects.bulk_create(ext_ids, batch_size=1000)
         Purchase.objects.bulk_create(purchases, batch_size=1000)
         SocialIdentity.objects.bulk_create(identities, batch_size=1000)
-        return {"customers": len(customers), "purchases": len(purchases), "identities": len(identities)}
+        twins = self._duplicates(rng=rng, customers=customers, share=duplicate_share)
+        return {
+            "customers": len(customers),
+            "purchases": len(purchases),
+            "identities": len(identities),
+            "duplicates": twins,
+        }
+
+    def _duplicates(self, *, rng: random.Random, customers: list[Customer], share: float) -> int:
+        """Second records of some customers, as a point-of-sale system would have typed
+        them: a typo or a nickname, another e-mail, the phone often unverified or missing.
+        Identity resolution finds them (sure ones merged, doubtful ones queued)."""
+        chosen = rng.sample(customers, int(len(customers) * share))
+        for original in chosen:
+            first, last = original.first_name, original.last_name
+            moved = rng.random() < 0.25  # moved house since: only the name and city are left
+            variant = rng.random()
+            if variant < 0.35 and len(last) > 3:
+                i = rng.randrange(1, len(last) - 1)
+                last = last[:i] + last[i + 1] + last[i] + last[i + 2 :]  # swapped letters
+            elif variant < 0.5:
+                first = first[0] + "."
+            twin = Customer.objects.create(
+                first_name=first,
+                last_name=last,
+                locale=original.locale,
+                date_of_birth=original.date_of_birth if not moved and rng.random() < 0.6 else None,
+                created_at=original.created_at + timedelta(days=rng.randint(1, 300)),
+            )
+            ExternalId.objects.create(customer=twin, source="pos", value=f"P{original.pk}")
+            points = {p.kind: p for p in original.contact_points.all()}
+            if "phone" in points and not moved and rng.random() < 0.5:
+                ContactPoint.objects.create(
+                    customer=twin, kind="phone", value=points["phone"].value, verified=False, source="pos"
+                )
+            if "postal" in points:
+                details = dict(points["postal"].details)
+                if moved:
+                    details.update(street="", postcode="")
+                ContactPoint.objects.create(
+                    customer=twin, kind="postal", value=", ".join(v for v in details.values() if v),
+                    details=details, source="pos",
+                )  # fmt: skip
+            email = f"{first[0]}{last}{rng.randint(1, 99)}@example.net".lower().replace(" ", "")
+            ContactPoint.objects.create(customer=twin, kind="email", value=email, verified=True, source="pos")
+        return len(chosen)
