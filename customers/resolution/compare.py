@@ -31,18 +31,55 @@ TEXT_FIELDS = (
 )
 
 
+class Field:
+    """A column of strings as int codes into its distinct values; code 0 is ""."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        index = {"": 0}
+        self.codes: np.ndarray = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int64)
+        self.values: np.ndarray = np.empty(len(index), dtype=object)
+        self.values[:] = list(index)
+
+
+def pair_scores(
+    scorer: Callable[..., float], a: Field, left: np.ndarray, b: Field, right: np.ndarray, dtype: type
+) -> np.ndarray:
+    """scorer(a[left[i]], b[right[i]]) for every i, computed once per distinct pair of values."""
+    if not len(left):
+        return np.empty(0, dtype=dtype)
+    width = len(b.values)
+    distinct, inverse = np.unique(a.codes[left] * width + b.codes[right], return_inverse=True)
+    scores = cpdist(
+        a.values[distinct // width].tolist(), b.values[distinct % width].tolist(), scorer=scorer, dtype=dtype
+    )
+    return np.asarray(scores)[inverse]
+
+
+def _name_forms(person: PersonRecord) -> tuple[str, ...]:
+    """`jane doe` as a handle would write it: janedoe, doejane, jdoe, janed, jane, doe."""
+    given, surname = _NOT_ALNUM.sub("", person.given_name), _NOT_ALNUM.sub("", person.surname)
+    if not (given and surname):
+        return (given or surname,) * 6
+    return (given + surname, surname + given, given[:1] + surname, given + surname[:1], given, surname)
+
+
 class Columns:
     """Values of every record extracted once, as arrays that comparisons index by pair."""
 
     def __init__(self, records: Sequence[PersonRecord]) -> None:
         self.records = records
-        self.text = {f: np.array([getattr(r, f) for r in records], dtype=object) for f in TEXT_FIELDS}
-        self.text["date_of_birth"] = np.array(
-            [r.date_of_birth.isoformat() if r.date_of_birth else "" for r in records], dtype=object
+        self.fields = {f: Field([getattr(r, f) for r in records]) for f in TEXT_FIELDS}
+        self.dates = np.array(
+            [r.date_of_birth.isoformat() if r.date_of_birth else "" for r in records], dtype="U10"
         )
         self.emails = np.array([bool(r.emails) for r in records])
         self.phones = np.array([bool(r.phones) for r in records])
         self.handles = np.array([bool(r.handles) for r in records])
+        # The first handle as bare letters, and the ways each name is written as a handle.
+        self.handle_letters = Field(
+            [_NOT_ALNUM.sub("", r.handles[0][1]).rstrip("0123456789") if r.handles else "" for r in records]
+        )
+        self.name_forms = [Field(forms) for forms in zip(*map(_name_forms, records), strict=True)]
 
 
 Compare = Callable[[Columns, np.ndarray, np.ndarray], np.ndarray]
@@ -62,16 +99,32 @@ class Comparison:
         return len(self.labels)
 
 
-def _similarity(left: Sequence[str] | np.ndarray, right: Sequence[str] | np.ndarray) -> np.ndarray:
-    return cpdist(list(left), list(right), scorer=JaroWinkler.normalized_similarity, dtype=np.float32)
+def _jaro_winkler(
+    field: Field, left: np.ndarray, right: np.ndarray, bands: Sequence[float], swapped: Field | None = None
+) -> np.ndarray:
+    a, b = field.codes[left], field.codes[right]
+    similarity = pair_scores(JaroWinkler.normalized_similarity, field, left, field, right, np.float32)
+    levels = np.full(len(a), len(bands) + 2 + (swapped is not None), dtype=np.int8)
+    if swapped is not None:
+        levels[(field.values[a] == swapped.values[swapped.codes[right]]) & (a != 0)] = len(bands) + 2
+    for i in range(len(bands) - 1, -1, -1):
+        levels[similarity >= bands[i]] = i + 2
+    levels[a == b] = 1
+    levels[(a == 0) | (b == 0)] = 0
+    return levels
 
 
-def _edits(left: Sequence[str] | np.ndarray, right: Sequence[str] | np.ndarray) -> np.ndarray:
-    return cpdist(list(left), list(right), scorer=Levenshtein.distance, dtype=np.int32)
+def _edit_distance(field: Field, left: np.ndarray, right: np.ndarray, max_edits: int) -> np.ndarray:
+    a, b = field.codes[left], field.codes[right]
+    edits = pair_scores(Levenshtein.distance, field, left, field, right, np.int32)
+    levels = np.where(edits <= max_edits, edits + 1, max_edits + 2).astype(np.int8)
+    levels[(a == 0) | (b == 0)] = 0
+    return levels
 
 
-def _strings(values: Sequence[str] | np.ndarray) -> np.ndarray:
-    return values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+def _side_by_side(left: Sequence[str], right: Sequence[str]) -> tuple[Field, np.ndarray, np.ndarray]:
+    n = len(left)
+    return Field([*left, *right]), np.arange(n), np.arange(n, 2 * n)
 
 
 def jaro_winkler_levels(
@@ -82,40 +135,33 @@ def jaro_winkler_levels(
 
     With `swapped` (the right record's other name field), an exact match with it scores
     the level after the bands, "swapped", and disagreement moves one level down."""
-    a, b = _strings(left), _strings(right)
-    similarity = _similarity(a, b)
-    different = len(bands) + 2 + (swapped is not None)
-    levels = np.full(len(a), different, dtype=np.int8)
-    if swapped is not None:
-        levels[(a == _strings(swapped)) & (a != "")] = len(bands) + 2
-    for i in range(len(bands) - 1, -1, -1):
-        levels[similarity >= bands[i]] = i + 2
-    levels[a == b] = 1
-    levels[(a == "") | (b == "")] = 0
-    return levels
+    field, a, b = _side_by_side(left, right)
+    other = Field([*left, *swapped]) if swapped is not None else None
+    return _jaro_winkler(field, a, b, bands, other)
 
 
 def edit_levels(left: Sequence[str], right: Sequence[str], max_edits: int) -> np.ndarray:
     """exact=1, 1 edit -> 2, ..., `max_edits` edits -> max_edits+1, else max_edits+2;
     0 when either side is empty."""
-    a, b = _strings(left), _strings(right)
-    edits = _edits(a, b)
-    levels = np.where(edits <= max_edits, edits + 1, max_edits + 2).astype(np.int8)
-    levels[(a == "") | (b == "")] = 0
-    return levels
+    field, a, b = _side_by_side(left, right)
+    return _edit_distance(field, a, b, max_edits)
 
 
 def date_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     """ISO dates: exact=1, day and month transposed=2, one digit typo=3, same year=4,
     else 5; 0 when either is unknown."""
-    a, b = _strings(left), _strings(right)
+    # One code point per character, one row per date: digit-wise comparisons in numpy.
+    a = np.asarray(left, dtype="U10").view(np.uint32).reshape(-1, 10)
+    b = np.asarray(right, dtype="U10").view(np.uint32).reshape(-1, 10)
+    differing = (a != b).sum(axis=1)
+    same_year = (a[:, :4] == b[:, :4]).all(axis=1)
+    transposed = same_year & (a[:, 5:7] == b[:, 8:10]).all(axis=1) & (a[:, 8:10] == b[:, 5:7]).all(axis=1)
     levels = np.full(len(a), 5, dtype=np.int8)
-    levels[np.array([x[:4] == y[:4] for x, y in zip(a, b, strict=True)], dtype=bool)] = 4
-    levels[_edits(a, b) == 1] = 3
-    transposed = np.array([x[:5] + x[8:] + "-" + x[5:7] for x in a], dtype=object)
-    levels[(transposed == b) & (a != b)] = 2
-    levels[a == b] = 1
-    levels[(a == "") | (b == "")] = 0
+    levels[same_year] = 4
+    levels[differing == 1] = 3
+    levels[transposed & (differing > 0)] = 2
+    levels[differing == 0] = 1
+    levels[(a[:, 0] == 0) | (b[:, 0] == 0)] = 0
     return levels
 
 
@@ -137,66 +183,61 @@ def _overlap(attribute: str, near: Callable[[str], str]) -> Compare:
     return compare
 
 
+def _handle_to_name(columns: Columns, handle_side: np.ndarray, name_side: np.ndarray) -> np.ndarray:
+    """Best Jaro-Winkler of a record's first handle against the other's name forms; -1
+    when either is missing."""
+    handles = columns.handle_letters
+    best = np.full(len(handle_side), -1.0)
+    for forms in columns.name_forms:
+        scores = pair_scores(
+            JaroWinkler.normalized_similarity, handles, handle_side, forms, name_side, np.float32
+        )
+        best = np.maximum(best, scores)
+    best[(handles.codes[handle_side] == 0) | (columns.name_forms[0].codes[name_side] == 0)] = -1.0
+    return best
+
+
 def handle_levels(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """same handle on the same network=1, same handle elsewhere=2, a handle close to the
     other's name (Jaro-Winkler >= 0.92)=3, loosely close (>= 0.8)=4, else 5; 0 when
     neither has a handle, or the one without has no name either."""
     levels = np.zeros(len(left), dtype=np.int8)
-    for i in np.flatnonzero(columns.handles[left] | columns.handles[right]).tolist():
-        a, b = columns.records[left[i]], columns.records[right[i]]
-        if a.handles and b.handles:
-            if set(a.handles) & set(b.handles):
-                levels[i] = 1
-                continue
-            if {h for _, h in a.handles} & {h for _, h in b.handles}:
-                levels[i] = 2
-                continue
-        best = max(
-            [_handle_to_name(h, b) for _, h in a.handles] + [_handle_to_name(h, a) for _, h in b.handles]
-        )
-        levels[i] = 0 if best < 0 else 3 if best >= 0.92 else 4 if best >= 0.8 else 5
+    some = np.flatnonzero(columns.handles[left] | columns.handles[right])
+    a, b = left[some], right[some]
+    best = np.maximum(_handle_to_name(columns, a, b), _handle_to_name(columns, b, a))
+    levels[some] = np.select([best >= 0.92, best >= 0.8, best >= 0], [3, 4, 5], 0)
+    for i in some[columns.handles[a] & columns.handles[b]].tolist():
+        mine, theirs = columns.records[left[i]].handles, columns.records[right[i]].handles
+        if set(mine) & set(theirs):
+            levels[i] = 1
+        elif {h for _, h in mine} & {h for _, h in theirs}:
+            levels[i] = 2
     return levels
-
-
-def _handle_to_name(handle: str, person: PersonRecord) -> float:
-    """Best Jaro-Winkler of a handle against the ways a name is written as one; -1 when
-    the person has no name."""
-    given, surname = _NOT_ALNUM.sub("", person.given_name), _NOT_ALNUM.sub("", person.surname)
-    if not (given or surname):
-        return -1.0
-    letters = _NOT_ALNUM.sub("", handle.lower()).rstrip("0123456789")
-    forms = {given + surname, surname + given, given[:1] + surname, given + surname[:1], given, surname} - {
-        ""
-    }
-    return max(JaroWinkler.normalized_similarity(letters, form) for form in forms)
 
 
 def _name(own: str, other: str) -> Compare:
     def compare(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        text = columns.text
-        return jaro_winkler_levels(
-            text[own][left], text[own][right], (0.94, 0.85), swapped=text[other][right]
-        )
+        return _jaro_winkler(columns.fields[own], left, right, (0.94, 0.85), columns.fields[other])
 
     return compare
 
 
 def _text(attribute: str, bands: Sequence[float] = (0.92, 0.8)) -> Compare:
     def compare(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return jaro_winkler_levels(columns.text[attribute][left], columns.text[attribute][right], bands)
+        return _jaro_winkler(columns.fields[attribute], left, right, bands)
 
     return compare
 
 
 def _edit(attribute: str, max_edits: int) -> Compare:
     def compare(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return edit_levels(columns.text[attribute][left], columns.text[attribute][right], max_edits)
+        return _edit_distance(columns.fields[attribute], left, right, max_edits)
 
     return compare
 
 
 def _date(columns: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    return date_levels(columns.text["date_of_birth"][left], columns.text["date_of_birth"][right])
+    return date_levels(columns.dates[left], columns.dates[right])
 
 
 _NAME = (MISSING, "exact", "jw>=0.94", "jw>=0.85", "swapped", "different")

@@ -120,7 +120,11 @@ def fit_em(
     `tolerance` and no m value moves more than its square root."""
     if len(levels) == 0:  # no candidate pair: nothing to learn, keep the initial guesses
         return FellegiSunter(tuple(comparisons), [_initial_m(c) for c in comparisons], list(u), prior)
-    patterns, counts = np.unique(levels, axis=0, return_counts=True)
+    # One int64 per pattern (mixed radix) makes np.unique 1-D, hence fast.
+    radix = np.array([c.n_levels for c in comparisons], dtype=np.int64)
+    place = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
+    _codes, first, counts = np.unique(levels.astype(np.int64) @ place, return_index=True, return_counts=True)
+    patterns = levels[first]
     counts = counts.astype(float)
     m = [_initial_m(c) for c in comparisons]
     u = [x.copy() for x in u]
