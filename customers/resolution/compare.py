@@ -93,10 +93,23 @@ class Comparison:
     field: str
     labels: tuple[str, ...]
     compare: Compare
+    # Prior beliefs, per level after "missing" (the last, disagreement, takes the rest):
+    # how often true matches (m) and non-matches (u) fall there. The model starts from
+    # them and the data overrides them as it accumulates.
+    m_prior: tuple[float, ...] = ()
+    u_prior: tuple[float, ...] = ()
 
     @property
     def n_levels(self) -> int:
         return len(self.labels)
+
+    def prior(self, which: str) -> np.ndarray:
+        """The m or u prior as a distribution over levels (0 for "missing")."""
+        given = self.m_prior if which == "m" else self.u_prior
+        if not given:  # mostly exact for matches, rarely anything but "different" otherwise
+            k = self.n_levels - 2
+            given = (0.85, *(0.1 / k,) * (k - 1)) if which == "m" else (0.01,) * k
+        return np.array([0.0, *given, 1.0 - sum(given)])
 
 
 def _jaro_winkler(
@@ -244,30 +257,60 @@ _NAME = (MISSING, "exact", "jw>=0.94", "jw>=0.85", "swapped", "different")
 _TEXT = (MISSING, "exact", "jw>=0.92", "jw>=0.80", "different")
 _DATE = (MISSING, "exact", "day-month swapped", "one digit", "same year", "different")
 
+_NAME_M, _NAME_U = (0.85, 0.07, 0.03, 0.02), (0.01, 0.005, 0.02, 0.001)
+_TEXT_M, _TEXT_U = (0.8, 0.1, 0.03), (0.002, 0.001, 0.02)
+_CONTACT_M, _CONTACT_U = (0.85, 0.05), (0.0001, 0.0005)
+
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("given_name", _NAME, _name("given_name", "surname")),
-    Comparison("surname", _NAME, _name("surname", "given_name")),
-    Comparison("date_of_birth", _DATE, _date),
+    Comparison("given_name", _NAME, _name("given_name", "surname"), _NAME_M, _NAME_U),
+    Comparison("surname", _NAME, _name("surname", "given_name"), _NAME_M, _NAME_U),
+    Comparison("date_of_birth", _DATE, _date, (0.9, 0.01, 0.04, 0.02), (0.0001, 0.00001, 0.001, 0.012)),
     Comparison(
         "email",
         (MISSING, "exact", "same local part", "different"),
         _overlap("emails", lambda v: v.split("@")[0]),
+        _CONTACT_M,
+        _CONTACT_U,
     ),
     Comparison(
-        "phone", (MISSING, "exact", "same last 8 digits", "different"), _overlap("phones", lambda v: v[-8:])
+        "phone",
+        (MISSING, "exact", "same last 8 digits", "different"),
+        _overlap("phones", lambda v: v[-8:]),
+        _CONTACT_M,
+        _CONTACT_U,
     ),
     Comparison(
         "handle",
         (MISSING, "same handle", "same handle elsewhere", "name-like", "name-ish", "different"),
         handle_levels,
+        (0.6, 0.1, 0.15, 0.1),
+        (0.0001, 0.001, 0.005, 0.05),
     ),
-    Comparison("national_id", (MISSING, "exact", "1 edit", "2 edits", "different"), _edit("national_id", 2)),
-    Comparison("postcode", (MISSING, "exact", "1 edit", "different"), _edit("postcode", 1)),
-    Comparison("street_number", (MISSING, "exact", "1 edit", "different"), _edit("street_number", 1)),
-    Comparison("street", _TEXT, _text("street")),
-    Comparison("locality", _TEXT, _text("locality")),
-    Comparison("city", _TEXT, _text("city")),
-    Comparison("state", (MISSING, "exact", "different"), _edit("state", 0)),
+    Comparison(
+        "national_id",
+        (MISSING, "exact", "1 edit", "2 edits", "different"),
+        _edit("national_id", 2),
+        (0.9, 0.04, 0.02),
+        (0.00001, 0.0001, 0.001),
+    ),
+    Comparison(
+        "postcode",
+        (MISSING, "exact", "1 edit", "different"),
+        _edit("postcode", 1),
+        (0.85, 0.07),
+        (0.005, 0.05),
+    ),
+    Comparison(
+        "street_number",
+        (MISSING, "exact", "1 edit", "different"),
+        _edit("street_number", 1),
+        (0.85, 0.05),
+        (0.02, 0.2),
+    ),
+    Comparison("street", _TEXT, _text("street"), _TEXT_M, _TEXT_U),
+    Comparison("locality", _TEXT, _text("locality"), _TEXT_M, _TEXT_U),
+    Comparison("city", _TEXT, _text("city"), _TEXT_M, _TEXT_U),
+    Comparison("state", (MISSING, "exact", "different"), _edit("state", 0), (0.95,), (0.2,)),
 )
 
 

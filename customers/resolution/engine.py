@@ -57,10 +57,12 @@ class ScoredCandidates:
 def random_pairs(
     n: int, count: int, *, groups: Sequence[int] | None = None, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Up to `count` random pairs of distinct records (of different groups when given)."""
-    if n < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    left, right = np.random.default_rng(seed).integers(0, n, size=(2, count * 2))
+    """Up to `count` random pairs of distinct records (of different groups when given);
+    every pair, once, when there are no more than `count` of them."""
+    if n * (n - 1) // 2 <= count:
+        left, right = np.triu_indices(n, k=1)
+    else:
+        left, right = np.random.default_rng(seed).integers(0, n, size=(2, count * 2))
     keep = left != right
     if groups is not None:
         group_of = np.asarray(groups)

@@ -81,24 +81,17 @@ def probability(weights: np.ndarray | float) -> np.ndarray:
 
 
 def level_frequencies(
-    levels: np.ndarray, comparisons: Sequence[Comparison], pseudo: float = 1.0
+    levels: np.ndarray, comparisons: Sequence[Comparison], pseudo: float = 1000.0
 ) -> list[np.ndarray]:
-    """Share of each non-missing level per comparison, with `pseudo` counts added
-    (Laplace smoothing, so that a level never seen still has a small u)."""
+    """Share of each non-missing level per comparison, blended with the comparison's u
+    prior worth `pseudo` pairs: a few pairs barely move it, 100,000 pairs decide."""
     result = []
     for column, comparison in enumerate(comparisons):
         counts = np.bincount(levels[:, column], minlength=comparison.n_levels).astype(float)
-        counts[1:] += pseudo
         counts[0] = 0.0
+        counts += pseudo * comparison.prior("u")
         result.append(counts / counts.sum())
     return result
-
-
-def _initial_m(comparison: Comparison) -> np.ndarray:
-    """Prior guess: matches mostly agree exactly (0.85), then less and less at each level."""
-    k = comparison.n_levels - 1
-    m = np.array([0.0] + [0.85 if i == 0 else 0.15 * 0.5**i for i in range(k)])
-    return m / m.sum()
 
 
 def fit_em(
@@ -106,27 +99,32 @@ def fit_em(
     comparisons: Sequence[Comparison],
     u: list[np.ndarray],
     *,
-    prior: float = 0.1,
+    prior: float = 0.01,
     max_iterations: int = 200,
     tolerance: float = 1e-7,
-    pseudo: float = 1.0,
+    pseudo: float = 10.0,
+    min_pairs: int = 100,
     update_u: bool = False,
 ) -> FellegiSunter:
-    """Estimate m (and the prior; u too when `update_u`) by EM on the candidates' levels.
+    """Estimate m and the match share `prior` (u too when `update_u`) by EM on the
+    candidates' levels, starting from each comparison's m prior.
 
     Works on the distinct level patterns with their counts, so it is fast whatever the
-    number of pairs. `pseudo` adds a Dirichlet prior (pseudo-counts split by the initial
-    m) so that no level gets a probability of zero. Stops when the prior moves less than
-    `tolerance` and no m value moves more than its square root."""
-    if len(levels) == 0:  # no candidate pair: nothing to learn, keep the initial guesses
-        return FellegiSunter(tuple(comparisons), [_initial_m(c) for c in comparisons], list(u), prior)
+    number of pairs. `pseudo` adds Dirichlet pseudo-counts (that many pairs, split like
+    the m prior; and for the match share, like `prior`) so that small sets cannot drive
+    a probability to 0 or 1. Below `min_pairs` candidates the priors are kept as they
+    are. Stops when the share moves less than `tolerance` and no m value moves more than
+    its square root."""
+    m = [c.prior("m") for c in comparisons]
+    if len(levels) < min_pairs:
+        return FellegiSunter(tuple(comparisons), m, list(u), prior)
     # One int64 per pattern (mixed radix) makes np.unique 1-D, hence fast.
     radix = np.array([c.n_levels for c in comparisons], dtype=np.int64)
     place = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
     _codes, first, counts = np.unique(levels.astype(np.int64) @ place, return_index=True, return_counts=True)
     patterns = levels[first]
     counts = counts.astype(float)
-    m = [_initial_m(c) for c in comparisons]
+    m_prior, share_prior = [pseudo * x for x in m], pseudo * prior
     u = [x.copy() for x in u]
     iteration = 0
     for iteration in range(1, max_iterations + 1):  # noqa: B007 - reported after the loop
@@ -148,9 +146,9 @@ def fit_em(
                     float
                 )
                 sums[0] = 0.0
-                sums[1:] += pseudo * np.maximum(previous[column][1:], 1e-3)
+                sums += m_prior[column] if store is new_m else pseudo * previous[column]
                 store.append(sums / sums.sum())
-        new_prior = float(np.clip((match * counts).sum() / counts.sum(), 1e-6, 1 - 1e-6))
+        new_prior = float(((match * counts).sum() + share_prior) / (counts.sum() + pseudo))
         moved = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
         prior_moved = abs(new_prior - prior)
         m, prior = new_m, new_prior

@@ -264,3 +264,16 @@ def test_person_record_from_customer() -> None:
         street="1 rue de la paix",
         handles=(("x", "zoed"),),
     )
+
+
+def test_a_tiny_set_leans_on_the_priors() -> None:
+    """With a handful of customers EM has nothing to learn from: the priors decide, so a
+    shared name alone is not a sure match but name and e-mail are."""
+    jane = PersonRecord(id="1", given_name="jane", surname="doe", emails=("jane@example.org",))
+    namesake = PersonRecord(id="2", given_name="jane", surname="doe")
+    same = PersonRecord(id="3", given_name="jane", surname="doe", emails=("jane@example.org",))
+    other = PersonRecord(id="4", given_name="john", surname="smith", emails=("john@example.org",))
+    scores = {(p.left_id, p.right_id): p.probability for p in score_pairs([jane, namesake, same, other])}
+    assert scores[("1", "3")] > 0.999
+    assert 0.5 < scores[("1", "2")] < 0.99
+    assert ("1", "4") not in scores or scores[("1", "4")] < 0.01
