@@ -29,7 +29,7 @@ django.setup()
 from scrm.actors import Actor  # noqa: E402
 from scrm.services import api_key_create  # noqa: E402
 
-from . import customers, floors, seed  # noqa: E402
+from . import customers, floors, resolution, seed, sentiment  # noqa: E402
 from .context import FULL, QUICK, Context  # noqa: E402
 from .report import Figure, peak_rss_mb, render_table  # noqa: E402
 from .server import WORKERS, gunicorn  # noqa: E402
@@ -42,6 +42,8 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Figure]], bool]] = {
     "list-api": (customers.list_api, True),
     "detail-api": (customers.detail_api, True),
     "queries": (customers.query_counts, False),
+    "sentiment": (sentiment.sentiment, False),
+    "resolution": (resolution.resolution, False),
 }
 
 # A partner key fast enough never to be throttled by the benchmark itself.
