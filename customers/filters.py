@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from .models import Customer, Network
+from .models import Customer, Network, SocialIdentity
 from .selectors import filter_email, filter_handle, filter_phone, filter_query
 
 
@@ -41,4 +41,5 @@ class CustomerFilter(django_filters.FilterSet):
         return filter_handle(qs, value)
 
     def by_network(self, qs: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        return qs.filter(social_identities__network=value).distinct()
+        owners = SocialIdentity.objects.filter(network=value, customer__isnull=False).values("customer_id")
+        return qs.filter(pk__in=owners)
