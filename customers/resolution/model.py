@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +67,33 @@ class FellegiSunter:
         for column, table in enumerate(self.weight_tables()):
             total += table[levels[:, column]]
         return total
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted parameters as JSON-ready data (see `from_dict`)."""
+        return {
+            "prior": self.prior,
+            "fields": {
+                c.field: {"m": m.tolist(), "u": u.tolist()}
+                for c, m, u in zip(self.comparisons, self.m, self.u, strict=True)
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], comparisons: Sequence[Comparison]) -> FellegiSunter:
+        """A model saved by `to_dict`, for these comparisons. Raises ValueError when the
+        fields or their numbers of levels differ (the comparisons changed since)."""
+        fields = data["fields"]
+        if list(fields) != [c.field for c in comparisons] or any(
+            len(fields[c.field]["m"]) != c.n_levels or len(fields[c.field]["u"]) != c.n_levels
+            for c in comparisons
+        ):
+            raise ValueError("the saved model was fitted for other comparisons")
+        return cls(
+            tuple(comparisons),
+            [np.array(fields[c.field]["m"]) for c in comparisons],
+            [np.array(fields[c.field]["u"]) for c in comparisons],
+            float(data["prior"]),
+        )
 
     def explain(self, levels: Sequence[int]) -> Explanation:
         """The terms of one pair's match weight: the prior, then each field's level and weight."""

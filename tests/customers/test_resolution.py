@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -29,7 +30,7 @@ from customers.resolution.compare import (
     jaro_winkler_levels,
 )
 from customers.resolution.engine import ScoredPair
-from customers.resolution.model import Explanation, fit_em, level_frequencies, probability
+from customers.resolution.model import Explanation, FellegiSunter, fit_em, level_frequencies, probability
 from customers.resolution.records import clean_text, parse_compact_date
 from customers.services import AddressInput, ContactInput, CustomerData, SocialInput, customer_upsert
 from scrm.actors import Actor
@@ -277,3 +278,13 @@ def test_a_tiny_set_leans_on_the_priors() -> None:
     assert scores[("1", "3")] > 0.999
     assert 0.5 < scores[("1", "2")] < 0.99
     assert ("1", "4") not in scores or scores[("1", "4")] < 0.01
+
+
+def test_a_fitted_model_round_trips_through_json() -> None:
+    records = febrl_sample()
+    scored = score_candidates(records)
+    saved = json.loads(json.dumps(scored.model.to_dict()))
+    model = FellegiSunter.from_dict(saved, DEFAULT_COMPARISONS)
+    assert model.match_weights(scored.levels) == pytest.approx(scored.weights)
+    with pytest.raises(ValueError):
+        FellegiSunter.from_dict(saved, DEFAULT_COMPARISONS[:3])
