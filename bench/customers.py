@@ -16,8 +16,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from customers.inputs import ContactInput, CustomerData, SocialInput
 from customers.models import Customer
-from customers.services import ContactInput, CustomerData, SocialInput, customer_upsert
+from customers.services import customer_upsert
 from scrm.actors import Actor
 
 from . import seed

@@ -13,8 +13,9 @@ from typing import IO
 from scrm.actors import Actor
 from scrm.errors import DomainError
 
+from .inputs import AddressInput, ContactInput, CustomerData, SocialInput
 from .models import Network
-from .services import AddressInput, ContactInput, CustomerData, SocialInput, customer_upsert
+from .services import customer_upsert
 
 KNOWN_COLUMNS = {
     "external_id", "first_name", "last_name", "email", "phone", "date_of_birth",

@@ -7,12 +7,12 @@ normalised and validated as a whole first, and only then written in one transact
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -21,112 +21,15 @@ from scrm.models import AuditEntry
 from scrm.services import audit_record
 
 from .errors import AmbiguousMatch, Conflict, CustomerMerged, ValidationFailed
-from .models import ContactPoint, Customer, ExternalId, Network, Purchase, SocialIdentity
-from .normalize import (
-    InvalidValue,
-    display_handle,
-    normalize_email,
-    normalize_handle,
-    normalize_phone,
-    region_for_locale,
+from .inputs import (
+    SCALAR_FIELDS,
+    AddressInput,
+    CustomerData,
+    Prepared,
+    prepare,
+    prepare_partial,
 )
-
-CONSENT_PURPOSES = ("marketing_email", "social_autopost", "data_processing")
-SCALAR_FIELDS = ("first_name", "last_name", "locale", "date_of_birth")
-
-
-@dataclass
-class ContactInput:
-    value: str
-    verified: bool = True
-    primary: bool = False
-
-
-@dataclass
-class SocialInput:
-    network: str
-    handle: str = ""
-    external_id: str | None = None
-
-
-@dataclass
-class AddressInput:
-    street: str = ""
-    city: str = ""
-    postcode: str = ""
-    country: str = ""
-
-
-@dataclass
-class CustomerData:
-    """What a caller knows about a customer. None / empty means "not given"."""
-
-    first_name: str | None = None
-    last_name: str | None = None
-    locale: str | None = None
-    date_of_birth: date | None = None
-    emails: list[ContactInput] = field(default_factory=list)
-    phones: list[ContactInput] = field(default_factory=list)
-    addresses: list[AddressInput] = field(default_factory=list)
-    external_ids: dict[str, str] = field(default_factory=dict)
-    social: list[SocialInput] = field(default_factory=list)
-    consent: dict[str, bool] = field(default_factory=dict)
-    attributes: dict[str, Any] = field(default_factory=dict)
-    source: str = "api"
-
-
-@dataclass
-class _Prepared:
-    data: CustomerData
-    emails: list[tuple[str, str, ContactInput]]  # (normalised, raw, input)
-    phones: list[tuple[str, str, ContactInput]]
-    social: list[tuple[str, str, str, str | None]]  # (network, normalised, display, external id)
-
-
-def _prepare(data: CustomerData) -> _Prepared:
-    errors: dict[str, list[str]] = {}
-    emails, phones, social = [], [], []
-    region = region_for_locale(data.locale)
-    for item in data.emails:
-        try:
-            emails.append((normalize_email(item.value), item.value, item))
-        except InvalidValue as exc:
-            errors.setdefault("emails", []).append(str(exc))
-    for item in data.phones:
-        try:
-            phones.append((normalize_phone(item.value, region=region), item.value, item))
-        except InvalidValue as exc:
-            errors.setdefault("phones", []).append(str(exc))
-    for s in data.social:
-        if s.network not in Network.values:
-            errors.setdefault("social", []).append(
-                gettext("Unknown network “%(network)s”. Known: %(known)s.")
-                % {"network": s.network, "known": ", ".join(Network.values)}
-            )
-            continue
-        try:
-            social.append((s.network, normalize_handle(s.handle), display_handle(s.handle), s.external_id))
-        except InvalidValue as exc:
-            errors.setdefault("social", []).append(str(exc))
-    for purpose in data.consent:
-        if purpose not in CONSENT_PURPOSES:
-            errors.setdefault("consent", []).append(
-                gettext("Unknown consent “%(purpose)s”. Known: %(known)s.")
-                % {"purpose": purpose, "known": ", ".join(CONSENT_PURPOSES)}
-            )
-    for source, value in data.external_ids.items():
-        if not str(source).strip() or not str(value).strip():
-            errors.setdefault("external_ids", []).append(gettext("Source and id must both be non-empty."))
-        elif len(str(source)) > 50 or len(str(value)) > 200:
-            errors.setdefault("external_ids", []).append(
-                gettext("%(source)s: source or id too long.") % {"source": source}
-            )
-    has_name = bool((data.first_name or "").strip() or (data.last_name or "").strip())
-    if not (has_name or emails or phones or social or data.external_ids or errors):
-        errors["non_field_errors"] = [gettext("Give at least a name, an e-mail, a phone or a social handle.")]
-    if errors:
-        raise ValidationFailed(errors)
-    return _Prepared(data=data, emails=emails, phones=phones, social=social)
+from .models import ContactPoint, Customer, ExternalId, Purchase, SocialIdentity
 
 
 def survivor_of(customer: Customer) -> Customer:
@@ -138,7 +41,7 @@ def survivor_of(customer: Customer) -> Customer:
     return customer
 
 
-def _match(prepared: _Prepared) -> Customer | None:
+def _match(prepared: Prepared) -> Customer | None:
     """External id first, then verified e-mail/phone, then a linked social identity."""
     data = prepared.data
     for source, value in data.external_ids.items():
@@ -183,8 +86,12 @@ def _set_consent(customer: Customer, purpose: str, granted: bool, changes: dict[
         setattr(customer, f"{attr}_at", timezone.now() if granted else None)
 
 
-def _apply(customer: Customer, prepared: _Prepared, *, actor: Actor, overwrite: bool) -> dict[str, Any]:
-    """Write what `prepared` adds to `customer`; return the changes for the audit log."""
+def _apply(
+    customer: Customer, prepared: Prepared, *, actor: Actor, overwrite: bool, fresh: bool = False
+) -> dict[str, Any]:
+    """Write what `prepared` adds to `customer`; return the changes for the audit log.
+    `fresh`: the customer is not saved yet; it is inserted once with its fields and its
+    ids and contact points are inserted in bulk (nothing of its own can exist yet)."""
     data = prepared.data
     changes: dict[str, Any] = {}
     for name in SCALAR_FIELDS:
@@ -202,8 +109,12 @@ def _apply(customer: Customer, prepared: _Prepared, *, actor: Actor, overwrite: 
         if merged != customer.attributes:
             changes["attributes"] = sorted(set(data.attributes))
             customer.attributes = merged
-    if changes:
+    if changes or fresh:
         customer.save()
+    if fresh:
+        _insert_owned_rows(customer, prepared, changes)
+        _apply_social(customer, prepared, actor=actor, changes=changes)
+        return changes
 
     for source, value in data.external_ids.items():
         ext, created = ExternalId.objects.get_or_create(
@@ -244,19 +155,74 @@ def _apply(customer: Customer, prepared: _Prepared, *, actor: Actor, overwrite: 
                 changes.setdefault(f"{kind}s verified", []).append(value)
 
     for address in data.addresses:
-        parts = [address.street, address.postcode, address.city, address.country]
-        value = ", ".join(p.strip() for p in parts if p and p.strip())
+        value = _postal_value(address)
         if not value:
             continue
         _, created = ContactPoint.objects.get_or_create(
             customer=customer,
             kind=ContactPoint.Kind.POSTAL,
-            value=value[:320],
+            value=value,
             defaults={"details": address.__dict__, "source": data.source, "verified": False},
         )
         if created:
             changes.setdefault("addresses", []).append(value)
 
+    _apply_social(customer, prepared, actor=actor, changes=changes)
+    return changes
+
+
+def _postal_value(address: AddressInput) -> str:
+    parts = [address.street, address.postcode, address.city, address.country]
+    return ", ".join(p.strip() for p in parts if p and p.strip())[:320]
+
+
+def _insert_owned_rows(customer: Customer, prepared: Prepared, changes: dict[str, Any]) -> None:
+    """External ids and contact points of a customer just created, in two bulk inserts."""
+    data = prepared.data
+    if data.external_ids:
+        wanted = Q()
+        for source, value in data.external_ids.items():
+            wanted |= Q(source=source, value=str(value))
+        taken = ExternalId.objects.filter(wanted).first()
+        if taken is not None:
+            raise Conflict(
+                field_errors={"external_ids": [f"{taken} already belongs to customer {taken.customer_id}."]}
+            )
+        ExternalId.objects.bulk_create(
+            [ExternalId(customer=customer, source=k, value=str(v)) for k, v in data.external_ids.items()]
+        )
+        changes["external_ids"] = [f"{k}:{v}" for k, v in data.external_ids.items()]
+    points: dict[tuple[str, str], ContactPoint] = {}
+    for kind, items in (
+        (ContactPoint.Kind.EMAIL, prepared.emails),
+        (ContactPoint.Kind.PHONE, prepared.phones),
+    ):
+        explicit = any(item.primary for _, _, item in items)
+        for index, (value, raw, item) in enumerate(items):
+            points.setdefault(
+                (kind, value),
+                ContactPoint(
+                    customer=customer, kind=kind, value=value, raw=raw, verified=item.verified,
+                    is_primary=item.primary if explicit else index == 0, source=data.source,
+                ),
+            )  # fmt: skip
+    for address in data.addresses:
+        value = _postal_value(address)
+        if value:
+            points.setdefault(
+                (ContactPoint.Kind.POSTAL, value),
+                ContactPoint(
+                    customer=customer, kind=ContactPoint.Kind.POSTAL, value=value,
+                    details=address.__dict__, source=data.source,
+                ),
+            )  # fmt: skip
+    ContactPoint.objects.bulk_create(points.values())
+    for point_kind, point_value in points:
+        key = "addresses" if point_kind == ContactPoint.Kind.POSTAL else f"{point_kind}s"
+        changes.setdefault(key, []).append(point_value)
+
+
+def _apply_social(customer: Customer, prepared: Prepared, *, actor: Actor, changes: dict[str, Any]) -> None:
     for network, handle, display, external_id in prepared.social:
         identity = _find_identity(network, handle, external_id)
         if identity is None:
@@ -286,15 +252,14 @@ def _apply(customer: Customer, prepared: _Prepared, *, actor: Actor, overwrite: 
                     "social": [f"{network} @{display} is linked to customer {identity.customer_id}."]
                 }
             )
-    return changes
 
 
 @transaction.atomic
 def customer_create(*, data: CustomerData, actor: Actor) -> Customer:
     """Create a customer with everything `data` carries. 409 if a key belongs to another."""
-    prepared = _prepare(data)
-    customer = Customer.objects.create()
-    changes = _apply(customer, prepared, actor=actor, overwrite=True)
+    prepared = prepare(data)
+    customer = Customer()
+    changes = _apply(customer, prepared, actor=actor, overwrite=True, fresh=True)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -322,7 +287,7 @@ def customer_upsert(*, data: CustomerData, actor: Actor) -> tuple[Customer, bool
     raise AssertionError("unreachable")
 
 
-def _lock_keys(prepared: _Prepared) -> None:
+def _lock_keys(prepared: Prepared) -> None:
     """Serialise upserts that share a matching key (PostgreSQL advisory locks, released at
     commit), so two callers sending the same new customer at once cannot both create it.
     SQLite needs nothing: its write transactions are already serialised."""
@@ -342,7 +307,7 @@ def _lock_keys(prepared: _Prepared) -> None:
 
 
 def _upsert_once(*, data: CustomerData, actor: Actor) -> tuple[Customer, bool]:
-    prepared = _prepare(data)
+    prepared = prepare(data)
     _lock_keys(prepared)
     customer = _match(prepared)
     if customer is None:
@@ -365,7 +330,7 @@ def customer_update(*, customer: Customer, data: CustomerData, actor: Actor) -> 
     """Change the fields given, add the contact points and identities given."""
     if customer.is_tombstone:
         raise CustomerMerged(survivor_of(customer).pk)
-    prepared = _prepare_partial(data)
+    prepared = prepare_partial(data)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     changes = _apply(customer, prepared, actor=actor, overwrite=True)
     if changes:
@@ -377,15 +342,6 @@ def customer_update(*, customer: Customer, data: CustomerData, actor: Actor) -> 
             changes=changes,
         )
     return customer
-
-
-def _prepare_partial(data: CustomerData) -> _Prepared:
-    # A partial update may carry a single field (say, consent), so "give a name or a
-    # contact" does not apply: validate with a placeholder name, then drop it.
-    probe = CustomerData(**{**data.__dict__, "first_name": data.first_name or "-"})
-    prepared = _prepare(probe)
-    prepared.data = data
-    return prepared
 
 
 @transaction.atomic

@@ -16,11 +16,12 @@ from scrm.actors import Actor
 from .errors import Conflict, ValidationFailed
 from .filters import CustomerFilter
 from .forms import ContactPointForm, CustomerEditForm, CustomerSearchForm
+from .inputs import ContactInput, CustomerData
 from .matching import candidate_decide, next_candidate, side_by_side
 from .merge import MergeRefused, customer_merge, merge_undo
 from .models import Customer, MatchCandidate, MergeEvent
 from .selectors import customer_360, customers_live, with_list_data
-from .services import ContactInput, CustomerData, customer_update, survivor_of
+from .services import customer_update, survivor_of
 
 PAGE_SIZE = 25
 

@@ -8,14 +8,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import ContactPoint, Customer, Network
-from ..services import (
+from ..inputs import (
     CONSENT_PURPOSES,
     AddressInput,
     ContactInput,
     CustomerData,
     SocialInput,
 )
+from ..models import ContactPoint, Customer, Network
 
 # --- input ---------------------------------------------------------------------------
 

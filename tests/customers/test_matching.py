@@ -9,9 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from customers.imports import customers_import_csv
+from customers.inputs import AddressInput, ContactInput, CustomerData
 from customers.matching import candidate_decide, next_candidate, resolve_customers
 from customers.models import ContactPoint, Customer, MatchCandidate, MergeEvent
-from customers.services import ContactInput, CustomerData, customer_upsert
+from customers.services import customer_upsert
 from scrm.actors import Actor
 from scrm.errors import Conflict, ValidationFailed
 from tests.factories import CustomerFactory, EmailFactory, PhoneFactory
@@ -36,8 +37,6 @@ def _person(first, last, dob, email, phone, postcode, verified=True, **extra) ->
         phones=[ContactInput(phone, verified=verified)] if phone else [],
         external_ids=extra.pop("external_ids", {}), **extra,
     )  # fmt: skip
-    from customers.services import AddressInput
-
     data.addresses = [AddressInput(street="1 rue de la Paix", postcode=postcode, city="Paris", country="FR")]
     return customer_upsert(data=data, actor=SYSTEM)[0]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from customers.inputs import AddressInput, ContactInput, CustomerData, SocialInput
 from customers.resolution import (
     PersonRecord,
     candidate_pairs,
@@ -32,7 +33,7 @@ from customers.resolution.compare import (
 from customers.resolution.engine import ScoredPair
 from customers.resolution.model import Explanation, FellegiSunter, fit_em, level_frequencies, probability
 from customers.resolution.records import clean_text, parse_compact_date
-from customers.services import AddressInput, ContactInput, CustomerData, SocialInput, customer_upsert
+from customers.services import customer_upsert
 from scrm.actors import Actor
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "febrl_sample.csv"

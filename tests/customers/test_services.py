@@ -10,9 +10,10 @@ from django.db import connection
 from django.utils import timezone
 
 from customers.errors import ValidationFailed
+from customers.inputs import ContactInput, CustomerData
 from customers.models import Customer, Purchase
 from customers.normalize import InvalidValue, normalize_email, normalize_handle, normalize_phone
-from customers.services import ContactInput, CustomerData, customer_upsert, purchase_record
+from customers.services import customer_upsert, purchase_record
 from scrm.actors import Actor
 from tests.factories import CustomerFactory
 
