@@ -312,6 +312,11 @@ def _upsert_once(*, data: CustomerData, actor: Actor) -> tuple[Customer, bool]:
     customer = _match(prepared)
     if customer is None:
         return customer_create(data=data, actor=actor), True
+    return _update_locked(customer, prepared, actor=actor), False
+
+
+def _update_locked(customer: Customer, prepared: Prepared, *, actor: Actor) -> Customer:
+    """Lock the row, apply what is new, audit it when something changed."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     changes = _apply(customer, prepared, actor=actor, overwrite=True)
     if changes:
@@ -319,10 +324,10 @@ def _upsert_once(*, data: CustomerData, actor: Actor) -> tuple[Customer, bool]:
             actor=actor,
             action=AuditEntry.Action.UPDATE,
             subject=customer,
-            summary=f"Customer {customer} updated ({data.source})",
+            summary=f"Customer {customer} updated ({prepared.data.source})",
             changes=changes,
         )
-    return customer, False
+    return customer
 
 
 @transaction.atomic
@@ -330,18 +335,7 @@ def customer_update(*, customer: Customer, data: CustomerData, actor: Actor) -> 
     """Change the fields given, add the contact points and identities given."""
     if customer.is_tombstone:
         raise CustomerMerged(survivor_of(customer).pk)
-    prepared = prepare_partial(data)
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    changes = _apply(customer, prepared, actor=actor, overwrite=True)
-    if changes:
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.UPDATE,
-            subject=customer,
-            summary=f"Customer {customer} updated",
-            changes=changes,
-        )
-    return customer
+    return _update_locked(customer, prepare_partial(data), actor=actor)
 
 
 @transaction.atomic
