@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from scrm.actors import Actor
 from scrm.errors import Conflict, ValidationFailed
 
+from .linking import identities_link
 from .merge import MergeRefused, customer_merge
 from .models import ContactPoint, Customer, MatchCandidate
 from .resolution.engine import ScoredPair, classify, cluster, score_pairs
@@ -36,6 +37,7 @@ class ResolutionSummary:
     queued: int = 0
     already_decided: int = 0
     dropped: int = 0
+    identities_linked: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -76,6 +78,7 @@ def resolve_customers(
         raise ValidationFailed({"thresholds": ["Need 0 <= review threshold <= auto-merge threshold <= 1."]})
     say = progress or (lambda message: None)
     summary = ResolutionSummary()
+    summary.identities_linked = identities_link(actor=actor).linked
     records = _records()
     summary.records = len(records)
     if len(records) < 2:

@@ -157,6 +157,7 @@ class SocialIdentity(models.Model):
     )
     link_method = models.CharField(max_length=20, choices=LinkMethod.choices, blank=True)
     link_confidence = models.FloatField(null=True, blank=True)
+    link_evidence = models.JSONField(default=dict, blank=True, help_text="why it was linked")
     linked_at = models.DateTimeField(null=True, blank=True)
     linked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -29,7 +29,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{summary.records} customers, {summary.pairs_scored} pairs scored: "
             f"{summary.merged} merged, {summary.queued} queued for review, "
-            f"{summary.already_decided} already decided, {summary.dropped} dropped."
+            f"{summary.already_decided} already decided, {summary.dropped} dropped; "
+            f"{summary.identities_linked} social accounts linked to their customer."
         )
         for error in summary.errors:
             self.stderr.write(f"not merged: {error}")
