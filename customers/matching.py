@@ -21,12 +21,13 @@ from scrm.errors import Conflict, ValidationFailed
 
 from .linking import identities_link
 from .merge import MergeRefused, customer_merge
-from .models import ContactPoint, Customer, MatchCandidate
+from .models import ContactPoint, Customer, MatchCandidate, ResolutionRequest
 from .resolution.engine import ScoredPair, classify, cluster, score_pairs
 from .resolution.records import PersonRecord
 from .services import survivor_of
 
 DECISIONS = ("merge", "reject", "skip")
+RESOLUTION_STEPS = 4
 
 
 @dataclass
@@ -68,7 +69,8 @@ def resolve_customers(
     only_ids: Iterable[int] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ResolutionSummary:
-    """Score every live customer against the others; merge pairs at or above
+    """Score every live customer against the others (`progress` hears of each of the
+    RESOLUTION_STEPS steps); merge pairs at or above
     `auto_threshold`, queue those at or above `review_threshold`. With `only_ids`, keep only
     pairs that involve one of those customers (what an import just brought). A pair a person
     marked "not the same person" is never merged nor queued again."""
@@ -79,11 +81,12 @@ def resolve_customers(
     say = progress or (lambda message: None)
     summary = ResolutionSummary()
     summary.identities_linked = identities_link(actor=actor).linked
+    say("social accounts linked")
     records = _records()
     summary.records = len(records)
+    say(f"{len(records)} customers read")
     if len(records) < 2:
         return summary
-    say(f"scoring {len(records)} customers")
     pairs = score_pairs(records, min_probability=review)
     if only_ids is not None:
         wanted = {str(i) for i in only_ids}
@@ -97,6 +100,40 @@ def resolve_customers(
     say(f"{len(split.auto)} pairs to merge, {len(split.review)} to review")
     summary.merged = _merge_clusters(split.auto, actor=actor, errors=summary.errors)
     summary.queued = _queue(split.review)
+    say("merged and queued")
+    return summary
+
+
+def resolution_request(*, customer_ids: Iterable[int]) -> None:
+    """Ask for resolution of these customers soon: recorded now, run by a worker a little
+    later so that a burst of partner calls becomes one run (customers.resolve_requested)."""
+    ids = list(customer_ids)
+    ResolutionRequest.objects.bulk_create(
+        [ResolutionRequest(customer_id=i) for i in ids], ignore_conflicts=True
+    )
+    transaction.on_commit(_enqueue_requested_run)
+
+
+def _enqueue_requested_run() -> None:
+    from django.core.cache import cache
+
+    from .tasks import resolve_requested_task
+
+    # One queued run at a time; requests arriving meanwhile are picked up by it.
+    if cache.add("customers:resolution-queued", 1, timeout=settings.RESOLUTION_DEBOUNCE_SECONDS * 2):
+        resolve_requested_task.apply_async(countdown=settings.RESOLUTION_DEBOUNCE_SECONDS)
+
+
+def resolve_requested(*, actor: Actor) -> ResolutionSummary:
+    """Resolve the customers waiting in ResolutionRequest, then forget those requests."""
+    from django.core.cache import cache
+
+    cache.delete("customers:resolution-queued")
+    requests = list(ResolutionRequest.objects.values_list("pk", "customer_id"))
+    if not requests:
+        return ResolutionSummary()
+    summary = resolve_customers(actor=actor, only_ids=[customer_id for _, customer_id in requests])
+    ResolutionRequest.objects.filter(pk__in=[pk for pk, _ in requests]).delete()
     return summary
 
 

@@ -283,3 +283,14 @@ class MatchCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.left_id} ~ #{self.right_id} ({self.probability:.3f}, {self.status})"
+
+
+class ResolutionRequest(models.Model):
+    """A customer brought or changed by a partner or an import, waiting for the next
+    resolution run (one row per customer however often it changes)."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"resolve #{self.customer_id}"

@@ -18,7 +18,7 @@ from scrm.models import ApiKey
 
 from ..errors import ValidationFailed
 from ..filters import CustomerFilter
-from ..matching import candidate_decide
+from ..matching import candidate_decide, resolution_request
 from ..merge import customer_merge, merge_undo
 from ..models import Customer, MatchCandidate, MergeEvent
 from ..selectors import customer_360, customers_live, with_list_data
@@ -82,6 +82,7 @@ class CustomerListCreateView(generics.ListAPIView):
         customer = customer_create(
             data=serializer.to_data(source=_source(request)), actor=actor_from_request(request)
         )
+        resolution_request(customer_ids=[customer.pk])
         return _render_360(customer, status.HTTP_201_CREATED)
 
 
@@ -110,6 +111,7 @@ class CustomerUpsertView(APIView):
         customer, created = customer_upsert(
             data=serializer.to_data(source=_source(request)), actor=actor_from_request(request)
         )
+        resolution_request(customer_ids=[customer.pk])
         return _render_360(
             customer, status.HTTP_201_CREATED if created else status.HTTP_200_OK, created=created
         )

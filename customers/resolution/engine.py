@@ -79,8 +79,8 @@ def fit_model(
     u_sample: int = 100_000,
     seed: int = 0,
 ) -> FellegiSunter:
-    """u from `u_sample` random pairs (nearly all non-matches), then m and the prior by
-    EM on the candidates' `levels`."""
+    """u from `u_sample` random pairs (nearly all non-matches), m from the comparisons'
+    priors, then the match share by EM on the candidates' `levels` (see fit_em)."""
     columns = records if isinstance(records, Columns) else Columns(records)
     left, right = random_pairs(len(columns.records), u_sample, groups=groups, seed=seed)
     u = level_frequencies(comparison_levels(columns, left, right, comparisons), comparisons)

@@ -218,3 +218,41 @@ def test_nightly_task_is_scheduled_and_runs(population):
     assert entry["task"] == "customers.resolve_identities"
     result = resolve_identities_task.delay().get()
     assert result["pairs_scored"] >= 1
+
+
+def test_customers_a_partner_brings_are_resolved_by_a_worker_soon_after(
+    partner, population, django_capture_on_commit_callbacks
+):
+    """The API records a request; one debounced task resolves what arrived (eager here)."""
+    from customers.models import ResolutionRequest
+
+    people, _twin, _near = population
+    client = partner("customers:write")
+    body = {
+        "first_name": "Claire", "last_name": "Leroy", "date_of_birth": "1985-09-09",
+        "phones": [{"value": "+33677889900", "verified": False}],
+        "external_ids": {"erp": "E-9"},
+        "addresses": [{"street": "1 rue de la Paix", "postcode": "59000", "city": "Paris", "country": "FR"}],
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/customers/", body, format="json")
+    assert response.status_code == 201
+    created = Customer.objects.get(pk=response.json()["id"])
+    assert created.merged_into_id == people[4].pk or MatchCandidate.objects.filter(right=created).exists()
+    assert ResolutionRequest.objects.count() == 0
+
+
+def test_a_base_without_duplicates_merges_nothing_run_after_run():
+    """Regression: with m learnt by EM, a resolved base merged namesakes on the next run."""
+    from faker import Faker
+
+    fake = Faker("fr_FR")
+    fake.seed_instance(7)
+    for n in range(300):
+        customer = CustomerFactory(
+            first_name=fake.first_name(), last_name=fake.last_name(), date_of_birth=fake.date_of_birth()
+        )
+        EmailFactory(customer=customer, value=f"c{n}@{fake.free_email_domain()}")
+    first = resolve_customers(actor=SYSTEM)
+    second = resolve_customers(actor=SYSTEM)
+    assert (first.merged, second.merged) == (0, 0)

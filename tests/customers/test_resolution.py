@@ -177,7 +177,7 @@ def test_em_converges_on_a_synthetic_set() -> None:
     non_matches = rng.choice([1, 4], p=[0.05, 0.95], size=(2_700, 3))
     levels = np.vstack([matches, non_matches]).astype(np.int8)
     u = level_frequencies(non_matches.astype(np.int8), comparisons)
-    model = fit_em(levels, comparisons, u)
+    model = fit_em(levels, comparisons, u, update_m=True)
     assert model.iterations < 200
     assert model.prior == pytest.approx(0.1, abs=0.02)
     assert model.m[0][1] == pytest.approx(0.9, abs=0.05)

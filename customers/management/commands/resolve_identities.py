@@ -3,8 +3,9 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 
-from customers.matching import resolve_customers
+from customers.matching import RESOLUTION_STEPS, resolve_customers
 from scrm.actors import Actor
 from scrm.errors import ValidationFailed
 
@@ -17,15 +18,21 @@ class Command(BaseCommand):
         parser.add_argument("--review-threshold", type=float, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            summary = resolve_customers(
-                actor=Actor.system("resolve_identities"),
-                auto_threshold=options["auto_merge_threshold"],
-                review_threshold=options["review_threshold"],
-                progress=lambda message: self.stderr.write(f"... {message}"),
-            )
-        except ValidationFailed as exc:
-            raise CommandError(exc.message) from exc
+        with tqdm(total=RESOLUTION_STEPS, unit=" steps", file=self.stderr, disable=None) as bar:
+
+            def step(message: str) -> None:
+                bar.set_postfix_str(message)
+                bar.update()
+
+            try:
+                summary = resolve_customers(
+                    actor=Actor.system("resolve_identities"),
+                    auto_threshold=options["auto_merge_threshold"],
+                    review_threshold=options["review_threshold"],
+                    progress=step,
+                )
+            except ValidationFailed as exc:
+                raise CommandError(exc.message) from exc
         self.stdout.write(
             f"{summary.records} customers, {summary.pairs_scored} pairs scored: "
             f"{summary.merged} merged, {summary.queued} queued for review, "
