@@ -198,7 +198,9 @@ def _overlap(attribute: str, near: Callable[[str], str]) -> Compare:
 
 def _handle_to_name(columns: Columns, handle_side: np.ndarray, name_side: np.ndarray) -> np.ndarray:
     """Best Jaro-Winkler of a record's first handle against the other's name forms; -1
-    when either is missing."""
+    when either is missing, and when the handle's owner has a name of its own: the names
+    are compared already, and a handle that spells its owner's name would count the same
+    evidence twice (two namesakes merged on "name-like" handles in the demo data)."""
     handles = columns.handle_letters
     best = np.full(len(handle_side), -1.0)
     for forms in columns.name_forms:
@@ -206,7 +208,8 @@ def _handle_to_name(columns: Columns, handle_side: np.ndarray, name_side: np.nda
             JaroWinkler.normalized_similarity, handles, handle_side, forms, name_side, np.float32
         )
         best = np.maximum(best, scores)
-    best[(handles.codes[handle_side] == 0) | (columns.name_forms[0].codes[name_side] == 0)] = -1.0
+    names = columns.name_forms[0].codes
+    best[(handles.codes[handle_side] == 0) | (names[name_side] == 0) | (names[handle_side] != 0)] = -1.0
     return best
 
 
