@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
 # those between the two wait for a person in the review queue, the rest are dropped.
 RESOLUTION_AUTO_MERGE_THRESHOLD = env.float("RESOLUTION_AUTO_MERGE_THRESHOLD", default=0.99)
 RESOLUTION_REVIEW_THRESHOLD = env.float("RESOLUTION_REVIEW_THRESHOLD", default=0.5)
+# Customers created or changed through the API are resolved this many seconds later, together.
+RESOLUTION_DEBOUNCE_SECONDS = env.int("RESOLUTION_DEBOUNCE_SECONDS", default=60)
 # A social account is linked to a customer automatically only with at least this confidence.
 IDENTITY_LINK_MIN_CONFIDENCE = env.float("IDENTITY_LINK_MIN_CONFIDENCE", default=0.8)
 # Region used to read phone numbers written without a country code.
