@@ -125,15 +125,19 @@ def _enqueue_requested_run() -> None:
 
 
 def resolve_requested(*, actor: Actor) -> ResolutionSummary:
-    """Resolve the customers waiting in ResolutionRequest, then forget those requests."""
+    """Resolve the customers waiting in ResolutionRequest, then forget those requests.
+    Requests that arrive during the run are left for one more run, queued at the end (so
+    runs never overlap: the queued flag stays up while one works)."""
     from django.core.cache import cache
 
-    cache.delete("customers:resolution-queued")
     requests = list(ResolutionRequest.objects.values_list("pk", "customer_id"))
-    if not requests:
-        return ResolutionSummary()
-    summary = resolve_customers(actor=actor, only_ids=[customer_id for _, customer_id in requests])
-    ResolutionRequest.objects.filter(pk__in=[pk for pk, _ in requests]).delete()
+    summary = ResolutionSummary()
+    if requests:
+        summary = resolve_customers(actor=actor, only_ids=[customer_id for _, customer_id in requests])
+        ResolutionRequest.objects.filter(pk__in=[pk for pk, _ in requests]).delete()
+    cache.delete("customers:resolution-queued")
+    if ResolutionRequest.objects.exists():
+        transaction.on_commit(_enqueue_requested_run)
     return summary
 
 
