@@ -7,6 +7,7 @@ knows nothing of the database; this module feeds it customers and writes what it
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from scrm.errors import Conflict, ValidationFailed
 
 from .linking import identities_link
 from .merge import MergeRefused, customer_merge
-from .models import ContactPoint, Customer, MatchCandidate, ResolutionRequest
+from .models import ContactPoint, Customer, MatchCandidate, ResolutionRequest, SocialIdentity
 from .resolution.engine import ScoredPair, classify, cluster, score_pairs
 from .resolution.records import PersonRecord
 from .services import survivor_of
@@ -43,12 +44,41 @@ class ResolutionSummary:
 
 
 def _records(customer_ids: Iterable[int] | None = None) -> list[PersonRecord]:
-    qs = Customer.objects.filter(merged_into__isnull=True).prefetch_related(
-        "contact_points", "social_identities", "external_ids"
-    )
+    """Every live customer (or those given) as a PersonRecord, read as plain values in
+    three queries: model instances with prefetches took 52 s at 100k customers."""
+    customers = Customer.objects.filter(merged_into__isnull=True)
     if customer_ids is not None:
-        qs = qs.filter(pk__in=list(customer_ids))
-    return [PersonRecord.from_customer(c) for c in qs.iterator(chunk_size=2000)]
+        customers = customers.filter(pk__in=list(customer_ids))
+    live = customers.values("pk")
+    points: dict[int, list[tuple[str, str, dict[str, str]]]] = defaultdict(list)
+    for customer_id, kind, value, details in (
+        ContactPoint.objects.filter(customer__in=live)
+        .order_by("customer_id", "kind", "-is_primary", "id")
+        .values_list("customer_id", "kind", "value", "details")
+        .iterator(chunk_size=5000)
+    ):
+        points[customer_id].append((kind, value, details))
+    handles: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for customer_id, network, handle in (
+        SocialIdentity.objects.filter(customer__in=live)
+        .order_by("customer_id", "network", "handle_normalized")
+        .values_list("customer_id", "network", "handle_normalized")
+        .iterator(chunk_size=5000)
+    ):
+        handles[customer_id].append((network, handle))
+    rows = customers.values_list("pk", "first_name", "last_name", "date_of_birth", "attributes")
+    return [
+        PersonRecord.from_values(
+            customer_id=pk,
+            first_name=first,
+            last_name=last,
+            date_of_birth=dob,
+            attributes=attributes,
+            points=points.get(pk, []),
+            handles=handles.get(pk, []),
+        )
+        for pk, first, last, dob, attributes in rows.iterator(chunk_size=5000)
+    ]
 
 
 def _explanation(pair: ScoredPair) -> dict[str, Any]:

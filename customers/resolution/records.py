@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from customers.models import Customer
@@ -56,25 +56,44 @@ class PersonRecord:
 
     @classmethod
     def from_customer(cls, customer: Customer) -> PersonRecord:
-        """Read a Customer whose contact_points, social_identities and external_ids are
-        prefetched (no query is made when they are). The national id comes from the
-        `national_id` attribute, if any; the first postal address gives the address."""
-        points = list(customer.contact_points.all())
-        postal: dict[str, str] = next((p.details for p in points if p.kind == "postal" and p.details), {})
-        return cls(
-            id=str(customer.pk),
-            given_name=clean_text(customer.first_name),
-            surname=clean_text(customer.last_name),
+        """Read a Customer whose contact_points and social_identities are prefetched (no
+        query is made when they are)."""
+        return cls.from_values(
+            customer_id=customer.pk,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
             date_of_birth=customer.date_of_birth,
-            emails=tuple(p.value for p in points if p.kind == "email"),
-            phones=tuple(p.value for p in points if p.kind == "phone"),
+            attributes=customer.attributes,
+            points=[(p.kind, p.value, p.details) for p in customer.contact_points.all()],
+            handles=[(s.network, s.handle_normalized) for s in customer.social_identities.all()],
+        )
+
+    @classmethod
+    def from_values(
+        cls,
+        *,
+        customer_id: int,
+        first_name: str,
+        last_name: str,
+        date_of_birth: date | None,
+        attributes: dict[str, Any],
+        points: list[tuple[str, str, dict[str, str]]],
+        handles: list[tuple[str, str]],
+    ) -> PersonRecord:
+        """Build from plain values: `points` are (kind, value, details) contact points,
+        `handles` (network, normalised handle). The national id comes from the
+        `national_id` attribute, if any; the first postal address gives the address."""
+        postal: dict[str, str] = next((d for kind, _, d in points if kind == "postal" and d), {})
+        return cls(
+            id=str(customer_id),
+            given_name=clean_text(first_name),
+            surname=clean_text(last_name),
+            date_of_birth=date_of_birth,
+            emails=tuple(v for kind, v, _ in points if kind == "email"),
+            phones=tuple(v for kind, v, _ in points if kind == "phone"),
             postcode=clean_text(postal.get("postcode")).replace(" ", ""),
             city=clean_text(postal.get("city")),
             street=clean_text(postal.get("street")),
-            national_id=clean_text(str(customer.attributes.get("national_id") or "")),
-            handles=tuple(
-                (s.network, s.handle_normalized)
-                for s in customer.social_identities.all()
-                if s.handle_normalized
-            ),
+            national_id=clean_text(str((attributes or {}).get("national_id") or "")),
+            handles=tuple((network, handle) for network, handle in handles if handle),
         )

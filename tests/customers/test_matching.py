@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from customers.imports import customers_import_csv
 from customers.inputs import AddressInput, ContactInput, CustomerData
 from customers.matching import candidate_decide, next_candidate, resolve_customers
-from customers.models import ContactPoint, Customer, MatchCandidate, MergeEvent
+from customers.models import ContactPoint, Customer, MatchCandidate, MergeEvent, SocialIdentity
 from customers.services import customer_upsert
 from scrm.actors import Actor
 from scrm.errors import Conflict, ValidationFailed
@@ -256,3 +256,21 @@ def test_a_base_without_duplicates_merges_nothing_run_after_run():
     first = resolve_customers(actor=SYSTEM)
     second = resolve_customers(actor=SYSTEM)
     assert (first.merged, second.merged) == (0, 0)
+
+
+def test_records_read_as_values_equal_records_read_from_models(population):
+    """_records() reads plain values for speed; it must build exactly what from_customer builds."""
+    from customers.matching import _records
+    from customers.resolution.records import PersonRecord
+
+    customer = population[0][0]
+    SocialIdentity.objects.create(network="x", handle="zz", handle_normalized="zz", customer=customer)
+    SocialIdentity.objects.create(network="facebook", handle="aa", handle_normalized="aa", customer=customer)
+    from_models = {
+        str(c.pk): PersonRecord.from_customer(c)
+        for c in Customer.objects.filter(merged_into__isnull=True).prefetch_related(
+            "contact_points", "social_identities"
+        )
+    }
+    from_values = {r.id: r for r in _records()}
+    assert from_values == from_models
