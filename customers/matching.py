@@ -99,11 +99,11 @@ def resolve_customers(
     only_ids: Iterable[int] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ResolutionSummary:
-    """Score every live customer against the others (`progress` hears of each of the
-    RESOLUTION_STEPS steps); merge pairs at or above
+    """Score every live customer against the others; merge pairs at or above
     `auto_threshold`, queue those at or above `review_threshold`. With `only_ids`, keep only
     pairs that involve one of those customers (what an import just brought). A pair a person
-    marked "not the same person" is never merged nor queued again."""
+    marked "not the same person" is never merged nor queued again. `progress` hears of each
+    of the RESOLUTION_STEPS steps."""
     auto = settings.RESOLUTION_AUTO_MERGE_THRESHOLD if auto_threshold is None else auto_threshold
     review = settings.RESOLUTION_REVIEW_THRESHOLD if review_threshold is None else review_threshold
     if not 0 <= review <= auto <= 1:
