@@ -5,6 +5,7 @@ outside this machine's Python is needed.
 """
 
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -39,6 +40,8 @@ class Command(BaseCommand):
                 ],
                 env=os.environ.copy(),
             )
+        # Stopped by a signal rather than Ctrl-C, still take the worker down with us.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             call_command("runserver", str(options["addrport"]), use_reloader=False)
         finally:
