@@ -64,29 +64,6 @@ def filter_query(qs: QuerySet[Customer], text: str) -> QuerySet[Customer]:
     return qs.filter(_query_condition(text)) if text else qs
 
 
-def customer_search(
-    *,
-    q: str | None = None,
-    email: str | None = None,
-    phone: str | None = None,
-    handle: str | None = None,
-    segment: str | None = None,
-) -> QuerySet[Customer]:
-    """Live customers matching every filter given."""
-    qs = customers_live()
-    if email:
-        qs = filter_email(qs, email)
-    if phone:
-        qs = filter_phone(qs, phone)
-    if handle:
-        qs = filter_handle(qs, handle)
-    if segment:
-        qs = qs.filter(segment__iexact=segment)
-    if q:
-        qs = filter_query(qs, q)
-    return qs
-
-
 def _query_condition(text: str) -> Q:
     if "@" in text and not text.startswith("@"):
         try:

@@ -339,19 +339,6 @@ def customer_update(*, customer: Customer, data: CustomerData, actor: Actor) -> 
 
 
 @transaction.atomic
-def contact_point_remove(*, point: ContactPoint, actor: Actor) -> None:
-    customer = point.customer
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        subject=customer,
-        summary=f"{point.get_kind_display()} {point.value} removed",
-        changes={f"{point.kind}s removed": [point.value]},
-    )
-    point.delete()
-
-
-@transaction.atomic
 def purchase_record(
     *,
     customer: Customer,
