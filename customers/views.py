@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from scrm.actors import Actor
+from scrm.forms import add_domain_errors
 
 from .errors import Conflict, ValidationFailed
 from .filters import CustomerFilter
@@ -98,9 +99,7 @@ def customer_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=Actor.for_user(request.user),
             )
         except ValidationFailed as exc:
-            for field, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Customer saved."))
             return redirect("customers:detail", pk=customer.pk)
@@ -126,9 +125,7 @@ def contact_point_add(request: HttpRequest, pk: int) -> HttpResponse:
             customer_update(customer=customer, data=data, actor=Actor.for_user(request.user))
             form = ContactPointForm()
         except (ValidationFailed, Conflict) as exc:
-            for errors in exc.field_errors.values():
-                for error in errors:
-                    form.add_error("value", error)
+            add_domain_errors(form, exc, onto="value")
     context = {"view": customer_360(customer=customer), "contact_form": form}
     if getattr(request, "htmx", False):
         return render(request, "customers/_contact_points.html", context)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from .actors import Actor
 from .errors import ValidationFailed
-from .forms import ApiKeyForm
+from .forms import ApiKeyForm, add_domain_errors
 from .models import ApiKey
 from .services import api_key_create, api_key_revoke
 
@@ -58,9 +58,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             )
             form = ApiKeyForm()
         except ValidationFailed as exc:
-            for field, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            add_domain_errors(form, exc)
     return render(
         request,
         "scrm/api_keys.html",
