@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,7 @@ from .services import survivor_of
 
 DECISIONS = ("merge", "reject", "skip")
 RESOLUTION_STEPS = 4
+QUEUED_FLAG = "customers:resolution-queued"  # cache key: a requested run is queued or running
 
 
 @dataclass
@@ -145,12 +147,10 @@ def resolution_request(*, customer_ids: Iterable[int]) -> None:
 
 
 def _enqueue_requested_run() -> None:
-    from django.core.cache import cache
-
-    from .tasks import resolve_requested_task
+    from .tasks import resolve_requested_task  # tasks imports this module
 
     # One queued run at a time; requests arriving meanwhile are picked up by it.
-    if cache.add("customers:resolution-queued", 1, timeout=settings.RESOLUTION_DEBOUNCE_SECONDS * 2):
+    if cache.add(QUEUED_FLAG, 1, timeout=settings.RESOLUTION_DEBOUNCE_SECONDS * 2):
         resolve_requested_task.apply_async(countdown=settings.RESOLUTION_DEBOUNCE_SECONDS)
 
 
@@ -158,14 +158,12 @@ def resolve_requested(*, actor: Actor) -> ResolutionSummary:
     """Resolve the customers waiting in ResolutionRequest, then forget those requests.
     Requests that arrive during the run are left for one more run, queued at the end (so
     runs never overlap: the queued flag stays up while one works)."""
-    from django.core.cache import cache
-
     requests = list(ResolutionRequest.objects.values_list("pk", "customer_id"))
     summary = ResolutionSummary()
     if requests:
         summary = resolve_customers(actor=actor, only_ids=[customer_id for _, customer_id in requests])
         ResolutionRequest.objects.filter(pk__in=[pk for pk, _ in requests]).delete()
-    cache.delete("customers:resolution-queued")
+    cache.delete(QUEUED_FLAG)
     if ResolutionRequest.objects.exists():
         transaction.on_commit(_enqueue_requested_run)
     return summary

@@ -100,18 +100,24 @@ def customer_merge(*, survivor: Customer, other: Customer, actor: Actor, reason:
         snapshot=snapshot,
     )
     moved = sum(len(rows) for rows in snapshot["moved"].values())
-    for subject, summary in (
-        (survivor, f"Customer #{other.pk} merged into this record ({moved} rows moved)"),
-        (other, f"Merged into customer #{survivor.pk}"),
-    ):
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.MERGE,
-            subject=subject,
-            summary=summary,
-            changes={"merge_id": event.pk, "reason": reason},
-        )
+    _audit_both(
+        actor=actor,
+        action=AuditEntry.Action.MERGE,
+        entries=(
+            (survivor, f"Customer #{other.pk} merged into this record ({moved} rows moved)"),
+            (other, f"Merged into customer #{survivor.pk}"),
+        ),
+        changes={"merge_id": event.pk, "reason": reason},
+    )
     return event
+
+
+def _audit_both(
+    *, actor: Actor, action: str, entries: tuple[tuple[Customer, str], ...], changes: dict[str, Any]
+) -> None:
+    """A merge or its undo is written in the history of both customers."""
+    for subject, summary in entries:
+        audit_record(actor=actor, action=action, subject=subject, summary=summary, changes=changes)
 
 
 def _move_contact_points(
@@ -176,15 +182,13 @@ def merge_undo(*, event: MergeEvent, actor: Actor) -> UndoResult:
     event.undone_at = timezone.now()
     event.undone_by_label = actor.label[:150]
     event.save(update_fields=["undone_at", "undone_by_label"])
-    for subject, summary in (
-        (survivor, f"Merge of customer #{other.pk} undone"),
-        (other, f"Merge into customer #{survivor.pk} undone"),
-    ):
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.UNDO,
-            subject=subject,
-            summary=summary,
-            changes={"merge_id": event.pk, "new_rows_kept": result.new_rows_kept},
-        )
+    _audit_both(
+        actor=actor,
+        action=AuditEntry.Action.UNDO,
+        entries=(
+            (survivor, f"Merge of customer #{other.pk} undone"),
+            (other, f"Merge into customer #{survivor.pk} undone"),
+        ),
+        changes={"merge_id": event.pk, "new_rows_kept": result.new_rows_kept},
+    )
     return result
