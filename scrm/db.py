@@ -1,0 +1,112 @@
+"""Bulk writes the ORM cannot express: insert-if-absent that says which rows were new,
+and counters that add up on conflict. Plain SQL that PostgreSQL and SQLite (>= 3.35)
+both run, with values prepared by the model fields themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+# Stay under SQLite's bound-parameter limit (32,766) and keep statements a sane size.
+_MAX_PARAMS = 30_000
+
+
+def _columns(model: type[models.Model], names: Sequence[str]) -> list[models.Field[Any, Any]]:
+    return [model._meta.get_field(name) for name in names]  # type: ignore[misc]
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    return str(_columns(model, [name])[0].column)
+
+
+def _chunks(rows: Sequence[Mapping[str, Any]], width: int) -> list[Sequence[Mapping[str, Any]]]:
+    size = max(1, _MAX_PARAMS // max(width, 1))
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def _values(
+    fields: Sequence[models.Field[Any, Any]], names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, list[Any]]:
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params: list[Any] = []
+    for row in rows:
+        for field, name in zip(fields, names, strict=True):
+            params.append(field.get_db_prep_save(row[name], connection))
+    return ", ".join([one] * len(rows)), params
+
+
+def insert_new(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: Sequence[str],
+    returning: Sequence[str] = ("id",),
+    unique_where: str = "",
+) -> list[tuple[Any, ...]]:
+    """INSERT the rows, skipping those whose `unique` columns already exist; return the
+    `returning` columns of the rows actually inserted (so the caller knows which are new,
+    even when another transaction inserted the same key a moment before).
+
+    Every row must have the same keys (model field names). `unique_where` is the
+    predicate of a partial unique index on `unique` (e.g. "external_id IS NOT NULL")."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    fields = _columns(model, names)
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    conflict = ", ".join(connection.ops.quote_name(f.column) for f in _columns(model, unique))
+    back = ", ".join(connection.ops.quote_name(f.column) for f in _columns(model, returning))
+    target = f"({conflict}) WHERE {unique_where}" if unique_where else f"({conflict})"
+    inserted: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, len(fields)):
+            values, params = _values(fields, names, chunk)
+            # Table and column names come from the model's _meta; every value is a bound parameter.
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT {target} DO NOTHING RETURNING {back}"  # noqa: S608, E501
+            cursor.execute(sql, params)
+            inserted.extend(cursor.fetchall())
+    return inserted
+
+
+def upsert_counts(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: Sequence[str],
+    add: Sequence[str] = (),
+    earliest: Sequence[str] = (),
+    latest: Sequence[str] = (),
+) -> None:
+    """INSERT the rows; where the `unique` key exists already, add the `add` columns to
+    the stored ones and keep the earliest / latest of the date columns. Two workers
+    adding to the same row both count (the database serialises the update)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    fields = _columns(model, names)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    conflict = ", ".join(quote(f.column) for f in _columns(model, unique))
+    updates = []
+    for name in add:
+        column = quote(_column(model, name))
+        updates.append(f"{column} = {table}.{column} + excluded.{column}")
+    for names_, comparison in ((earliest, "<"), (latest, ">")):
+        for name in names_:
+            column = quote(_column(model, name))
+            updates.append(
+                f"{column} = CASE WHEN excluded.{column} {comparison} {table}.{column} "
+                f"THEN excluded.{column} ELSE {table}.{column} END"
+            )
+    action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, len(fields)):
+            values, params = _values(fields, names, chunk)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({conflict}) {action}",  # noqa: S608
+                params,
+            )

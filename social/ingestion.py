@@ -1,0 +1,691 @@
+"""One service turns a batch of provider posts into stored, scored, linked, flagged posts.
+
+`post_ingest_batch` is the only way posts enter the database: polling, webhooks, the
+partner API and file imports all call it. It works on the whole batch with a handful
+of set-based statements (no query per post), and it is idempotent: a post already
+stored is counted as a duplicate and changes nothing but its public metrics, so a
+batch replayed after a crash, a webhook delivered twice or a file imported again
+leave the data as they were. Graph edges and case updates are made only for posts
+this call inserted, so they are never counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from customers.linking import identities_link
+from customers.models import SocialIdentity
+from customers.normalize import HANDLE_RE
+from scrm.actors import Actor
+from scrm.db import insert_new, upsert_counts
+
+from . import nlp
+from .flags import PostFacts, active_flag_rules, flag_reasons, priority
+from .listening import ListeningContext
+from .models import Case, ListeningRule, Post, PostRuleMatch, SocialEdge
+from .providers.base import Problem, ProviderAuthor, ProviderPost, ReferenceKind
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (network, external_id)
+
+# Public metrics under the names each network uses, folded into four counters.
+METRIC_NAMES: Mapping[str, tuple[str, ...]] = {
+    "likes": ("like_count", "likes", "reactions", "reaction_count", "favorite_count"),
+    "replies": ("reply_count", "replies", "comments", "comment_count"),
+    "reposts": ("retweet_count", "repost_count", "reposts", "shares", "share_count"),
+    "quotes": ("quote_count", "quotes"),
+}
+ID_LENGTH = 100  # the width of every network id column
+
+
+@dataclass
+class IngestSummary:
+    """What a batch did. `read` counts the records offered (context posts excluded),
+    `rejected` the ones that could not be stored, with where and why."""
+
+    read: int = 0
+    new: int = 0
+    duplicates: int = 0
+    linked: int = 0
+    flagged: int = 0
+    cases_opened: int = 0
+    cases_updated: int = 0
+    edges: int = 0
+    identities_new: int = 0
+    rejected: list[Problem] = field(default_factory=list)
+
+    def add(self, other: IngestSummary) -> None:
+        for name in ("read", "new", "duplicates", "linked", "flagged", "cases_opened", "cases_updated"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.edges += other.edges
+        self.identities_new += other.identities_new
+        self.rejected.extend(other.rejected)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rejected"] = [{"location": p.location, "message": p.message} for p in self.rejected]
+        return data
+
+
+def counters(metrics: Mapping[str, Any]) -> dict[str, int]:
+    """The four engagement counters from a network's metrics (missing -> 0)."""
+    result = {}
+    for counter, names in METRIC_NAMES.items():
+        value = next((metrics[name] for name in names if name in metrics), 0)
+        result[counter] = value if isinstance(value, int) and value >= 0 else 0
+    return result
+
+
+def _clean(text: str | None, limit: int | None = None) -> str:
+    value = (text or "").replace("\x00", "")
+    return value[:limit] if limit else value
+
+
+def _handle_key(handle: str) -> str:
+    handle = (handle or "").strip().lstrip("@")
+    return handle.lower() if handle and HANDLE_RE.match(handle) else ""
+
+
+def _problem_with(post: ProviderPost) -> str | None:
+    """Why the post cannot be stored as it is (ids longer than their columns), or None."""
+    ids = {
+        "external_id": post.external_id,
+        "in_reply_to": post.in_reply_to_external_id,
+        "conversation": post.conversation_id,
+        "author.external_id": post.author.external_id if post.author else None,
+    }
+    for name, value in ids.items():
+        if value and len(value) > ID_LENGTH:
+            return f"{name}: longer than {ID_LENGTH} characters"
+    return None
+
+
+# --- identities ----------------------------------------------------------------------
+
+
+@dataclass
+class _Identity:
+    id: int
+    handle: str
+    followers: int
+    customer_id: int | None
+
+
+def _identity_row(network: str, author: ProviderAuthor, now: datetime) -> dict[str, Any]:
+    return {
+        "network": network,
+        "external_id": author.external_id,
+        "handle": _clean(author.handle.lstrip("@"), 100),
+        "handle_normalized": _handle_key(author.handle)[:100],
+        "display_name": _clean(author.name, 200),
+        "followers_count": author.followers,
+        "profile_url": "",
+        "profile": {},
+        "link_method": "",
+        "link_evidence": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _upsert_authors(
+    authors: Mapping[Key, ProviderAuthor], now: datetime
+) -> tuple[dict[Key, _Identity], list[int]]:
+    """Find or create an identity per (network, author id); return them and the ids of
+    those created (to link). A handle-only row (declared by a customer, or seen only as
+    a mention) is adopted by the account that turns out to own the handle."""
+    found: dict[Key, _Identity] = {}
+    if not authors:
+        return found, []
+    by_network: dict[str, list[str]] = defaultdict(list)
+    for network, external_id in authors:
+        by_network[network].append(external_id)
+    stale: list[SocialIdentity] = []
+    query = Q()
+    for network, ids in by_network.items():
+        query |= Q(network=network, external_id__in=ids)
+    for identity in SocialIdentity.objects.filter(query).only(
+        "id", "network", "external_id", "handle", "handle_normalized", "display_name",
+        "followers_count", "customer_id",
+    ):  # fmt: skip
+        key = (identity.network, str(identity.external_id))
+        author = authors[key]
+        found[key] = _Identity(identity.pk, identity.handle_normalized, identity.followers_count or 0,
+                               identity.customer_id)  # fmt: skip
+        if _refresh_identity(identity, author):
+            stale.append(identity)
+
+    missing = {key: author for key, author in authors.items() if key not in found}
+    adopted = _adopt_handle_rows(missing, found, stale)
+    for key in adopted:
+        missing.pop(key)
+    if stale:
+        SocialIdentity.objects.bulk_update(
+            stale,
+            ["external_id", "handle", "handle_normalized", "display_name", "followers_count", "updated_at"],
+        )
+    created: list[int] = []
+    if missing:
+        rows = [_identity_row(network, author, now) for (network, _), author in missing.items()]
+        for pk, network, external_id in insert_new(
+            SocialIdentity, rows, unique=["network", "external_id"],
+            returning=["id", "network", "external_id"], unique_where="external_id IS NOT NULL",
+        ):  # fmt: skip
+            created.append(pk)
+            author = missing[(network, external_id)]
+            found[(network, external_id)] = _Identity(
+                pk, _handle_key(author.handle), author.followers or 0, None
+            )
+        if len(created) < len(missing):  # another worker created some meanwhile
+            query = Q()
+            for network, external_id in missing:
+                if (network, external_id) not in found:
+                    query |= Q(network=network, external_id=external_id)
+            for identity in SocialIdentity.objects.filter(query):
+                key = (identity.network, str(identity.external_id))
+                found[key] = _Identity(identity.pk, identity.handle_normalized,
+                                       identity.followers_count or 0, identity.customer_id)  # fmt: skip
+    return found, created
+
+
+def _refresh_identity(identity: SocialIdentity, author: ProviderAuthor) -> bool:
+    changed = False
+    handle = _clean(author.handle.lstrip("@"), 100)
+    if handle and handle != identity.handle:
+        identity.handle, identity.handle_normalized = handle, _handle_key(handle)
+        changed = True
+    name = _clean(author.name, 200)
+    if name and name != identity.display_name:
+        identity.display_name = name
+        changed = True
+    if author.followers is not None and author.followers != identity.followers_count:
+        identity.followers_count = author.followers
+        changed = True
+    if changed:
+        identity.updated_at = timezone.now()
+    return changed
+
+
+def _adopt_handle_rows(
+    missing: Mapping[Key, ProviderAuthor], found: dict[Key, _Identity], stale: list[SocialIdentity]
+) -> list[Key]:
+    wanted: dict[tuple[str, str], Key] = {}
+    for key, author in missing.items():
+        handle = _handle_key(author.handle)
+        if handle:
+            wanted[(key[0], handle)] = key
+    if not wanted:
+        return []
+    query = Q()
+    for network, handle in wanted:
+        query |= Q(network=network, handle_normalized=handle)
+    candidates: dict[tuple[str, str], list[SocialIdentity]] = defaultdict(list)
+    for identity in SocialIdentity.objects.filter(query, external_id__isnull=True).order_by("id"):
+        candidates[(identity.network, identity.handle_normalized)].append(identity)
+    adopted = []
+    for handle_key, rows in candidates.items():
+        owned = [row for row in rows if row.customer_id]
+        if len({row.customer_id for row in owned}) > 1:
+            continue  # two customers declared this handle: leave it to a person
+        identity = owned[0] if owned else rows[0]
+        key = wanted[handle_key]
+        identity.external_id = key[1]
+        _refresh_identity(identity, missing[key])
+        identity.updated_at = timezone.now()
+        stale.append(identity)
+        found[key] = _Identity(identity.pk, identity.handle_normalized, identity.followers_count or 0,
+                               identity.customer_id)  # fmt: skip
+        adopted.append(key)
+    return adopted
+
+
+def _mentioned(handles: Iterable[tuple[str, str]], now: datetime) -> dict[tuple[str, str], int]:
+    """(network, handle) -> identity id, creating a handle-only identity for a handle
+    never seen before (its owner adopts it when they first post)."""
+    handles = set(handles)
+    if not handles:
+        return {}
+    query = Q()
+    for network, handle in handles:
+        query |= Q(network=network, handle_normalized=handle)
+    result: dict[tuple[str, str], int] = {}
+    # Prefer the row that carries an account id, then the oldest.
+    for pk, network, handle in (
+        SocialIdentity.objects.filter(query)
+        .order_by(F("external_id").asc(nulls_last=True), "id")
+        .values_list("id", "network", "handle_normalized")
+    ):
+        result.setdefault((network, handle), pk)
+    new = [
+        SocialIdentity(network=network, handle=handle, handle_normalized=handle, created_at=now)
+        for network, handle in handles - result.keys()
+    ]
+    for identity in SocialIdentity.objects.bulk_create(new):
+        result[(identity.network, identity.handle_normalized)] = identity.pk
+    return result
+
+
+# --- the batch -----------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    post: ProviderPost
+    context: bool  # pulled in to explain another post; not a match of any rule
+    language: str = ""
+    sentiment: nlp.Sentiment | None = None
+    row: dict[str, Any] = field(default_factory=dict)
+    rules: list[tuple[int, str]] = field(default_factory=list)
+    priority: tuple[int, list[str]] = (0, [])
+
+
+def post_ingest_batch(
+    *,
+    posts: Sequence[ProviderPost],
+    source: str,
+    rule: ListeningRule | None = None,
+    referenced: Sequence[ProviderPost] = (),
+    problems: Sequence[Problem] = (),
+    actor: Actor | None = None,
+) -> IngestSummary:
+    """Store `posts` (and the `referenced` posts that give them context) in one
+    transaction: language, sentiment, authors as SocialIdentity (linked to customers
+    when the evidence allows), posts inserted once per (network, external_id), the
+    rules each matches (`rule` always, when polling it), graph edges, flags and cases.
+
+    `problems` are records the provider already rejected; they are reported in the
+    summary with the posts this service rejects itself.
+    """
+    summary = IngestSummary(read=len(posts) + len(problems), rejected=list(problems))
+    batch: dict[Key, _Candidate] = {}
+    for post in referenced:
+        batch[(post.network, post.external_id)] = _Candidate(post, context=True)
+    for post in posts:
+        problem = _problem_with(post)
+        if problem:
+            summary.rejected.append(Problem(location=f"post {post.external_id[:40]!r}", message=problem))
+            continue
+        key = (post.network, post.external_id)
+        if key in batch and not batch[key].context:
+            summary.duplicates += 1
+        batch[key] = _Candidate(post, context=False)
+    if not batch:
+        return summary
+
+    context = ListeningContext.load()
+    rules = active_flag_rules()
+    now = timezone.now()
+    with transaction.atomic():
+        existing = _refresh_existing(batch)
+        summary.duplicates += sum(1 for key in existing if not batch[key].context)
+        fresh = [candidate for key, candidate in batch.items() if key not in existing]
+        if not fresh:
+            return summary
+        for candidate, (language, sentiment) in zip(
+            fresh, nlp.analyse([(c.post.text, c.post.language) for c in fresh]), strict=True
+        ):
+            candidate.language, candidate.sentiment = language or "", sentiment
+
+        authors = {
+            (c.post.network, c.post.author.external_id): c.post.author
+            for c in fresh
+            if c.post.author is not None
+        }
+        identities, created = _upsert_authors(authors, now)
+        summary.identities_new = len(created)
+        mentioned = _mentioned(
+            ((c.post.network, h) for c in fresh for m in c.post.mentions if (h := _handle_key(m))), now
+        )
+        parents = _parents(fresh, batch, identities)
+        for candidate in fresh:
+            _prepare(candidate, context, rules, identities, parents, rule, source, now)
+
+        cases = _open_cases(fresh, now, summary)
+        for candidate in fresh:
+            candidate.row["case_id"] = cases.get((candidate.post.network, candidate.row["conversation"]))
+        inserted = {
+            (network, external_id): pk
+            for pk, network, external_id in insert_new(
+                Post, [c.row for c in fresh], unique=["network", "external_id"],
+                returning=["id", "network", "external_id"],
+            )
+        }  # fmt: skip
+        stored = [c for c in fresh if (c.post.network, c.post.external_id) in inserted]
+        lost = len(fresh) - len(stored)  # another worker stored them first
+        summary.duplicates += sum(1 for c in fresh if not c.context) - sum(1 for c in stored if not c.context)
+        if lost:
+            _drop_empty_cases(cases, summary)
+        matched = [c for c in stored if not c.context]
+        summary.new = len(matched)
+        summary.flagged = sum(1 for c in matched if c.row["flagged"])
+        _record_rule_matches(matched, inserted)
+        summary.edges = _record_edges(stored, identities, mentioned, parents)
+        _update_joined_cases(stored, cases, summary)
+
+        if created:
+            identities_link(actor=actor or Actor.system(), identity_ids=created)
+            linked_now = dict(
+                SocialIdentity.objects.filter(pk__in=created, customer__isnull=False).values_list(
+                    "id", "customer_id"
+                )
+            )
+            for identity in identities.values():
+                identity.customer_id = identity.customer_id or linked_now.get(identity.id)
+        by_id = {identity.id: identity for identity in identities.values()}
+        summary.linked = sum(
+            1 for c in matched if c.row["author_id"] and by_id[c.row["author_id"]].customer_id is not None
+        )
+    return summary
+
+
+def _refresh_existing(batch: Mapping[Key, _Candidate]) -> set[Key]:
+    """The keys already stored; their public metrics are brought up to date."""
+    by_network: dict[str, list[str]] = defaultdict(list)
+    for network, external_id in batch:
+        by_network[network].append(external_id)
+    query = Q()
+    for network, ids in by_network.items():
+        query |= Q(network=network, external_id__in=ids)
+    existing: set[Key] = set()
+    stale: list[Post] = []
+    for post in Post.objects.filter(query).only("id", "network", "external_id", "metrics"):
+        key = (post.network, post.external_id)
+        existing.add(key)
+        metrics = dict(batch[key].post.metrics)
+        if metrics and metrics != post.metrics:
+            post.metrics = metrics
+            for name, value in counters(metrics).items():
+                setattr(post, name, value)
+            stale.append(post)
+    if stale:
+        Post.objects.bulk_update(stale, ["metrics", *METRIC_NAMES])
+    return existing
+
+
+@dataclass
+class _Parent:
+    conversation: str
+    from_brand: bool
+    author_id: int | None
+
+
+def _parents(
+    fresh: Sequence[_Candidate], batch: Mapping[Key, _Candidate], identities: Mapping[Key, _Identity]
+) -> dict[Key, _Parent]:
+    """What is known of the posts the fresh ones answer, quote or repost: in this batch
+    or already stored."""
+    wanted: set[Key] = set()
+    for candidate in fresh:
+        post = candidate.post
+        if post.in_reply_to_external_id:
+            wanted.add((post.network, post.in_reply_to_external_id))
+        wanted.update((post.network, ref.external_id) for ref in post.referenced)
+    parents: dict[Key, _Parent] = {}
+    query = Q()
+    for key in wanted:
+        if key in batch:
+            continue
+        query |= Q(network=key[0], external_id=key[1])
+    if query:
+        for network, external_id, conversation, from_brand, author_id in Post.objects.filter(
+            query
+        ).values_list("network", "external_id", "conversation", "from_brand", "author_id"):
+            parents[(network, external_id)] = _Parent(conversation, from_brand, author_id)
+    for key in wanted & batch.keys():
+        post = batch[key].post
+        author = identities.get((post.network, post.author.external_id)) if post.author else None
+        parents[key] = _Parent("", False, author.id if author else None)  # completed in _prepare
+    return parents
+
+
+def _conversation(post: ProviderPost, parents: Mapping[Key, _Parent]) -> str:
+    if post.conversation_id:
+        return post.conversation_id
+    if post.in_reply_to_external_id:
+        parent = parents.get((post.network, post.in_reply_to_external_id))
+        return (parent.conversation if parent else "") or post.in_reply_to_external_id
+    return post.external_id
+
+
+def _prepare(
+    candidate: _Candidate,
+    context: ListeningContext,
+    flag_rules: Sequence[Any],
+    identities: Mapping[Key, _Identity],
+    parents: dict[Key, _Parent],
+    rule: ListeningRule | None,
+    source: str,
+    now: datetime,
+) -> None:
+    post = candidate.post
+    assert candidate.sentiment is not None
+    author = identities.get((post.network, post.author.external_id)) if post.author else None
+    from_brand = context.is_brand(post.network, post.author.external_id if post.author else None)
+    conversation = _conversation(post, parents)[:100]
+    mentions = sorted({h for m in post.mentions if (h := _handle_key(m))})
+    if not candidate.context:
+        matched = context.matching_rules(
+            text=post.text, language=candidate.language, mentions=mentions,
+            author_handle=author.handle if author else "",
+        )  # fmt: skip
+        candidate.rules = [(r.id, r.kind) for r in matched]
+        if rule is not None and rule.pk not in {r.id for r in matched}:
+            candidate.rules.append((rule.pk, rule.kind))
+    reasons: list[str] = []
+    only_competitors = bool(candidate.rules) and all(
+        kind == ListeningRule.Kind.COMPETITOR for _, kind in candidate.rules
+    )
+    if not candidate.context and not from_brand and not only_competitors:
+        parent = parents.get((post.network, post.in_reply_to_external_id or ""))
+        brand_handles = context.handles_of_brand(post.network)
+        addressed = bool(brand_handles.intersection(mentions)) or bool(parent and parent.from_brand)
+        # A comment under one of the brand's page posts ("<page id>_<post id>") is addressed to it.
+        addressed = addressed or any(
+            conversation.startswith(f"{page}_") for page in context.brand_ids.get(post.network, ())
+        )
+        facts = PostFacts(
+            text=post.text, sentiment=candidate.sentiment.compound,
+            followers=author.followers if author else 0, addressed_to_brand=addressed,
+        )  # fmt: skip
+        reasons = flag_reasons(flag_rules, facts)
+        if reasons:
+            candidate.priority = priority(
+                sentiment=facts.sentiment, followers=facts.followers, reasons=reasons
+            )
+    parents_entry = parents.get((post.network, post.external_id))
+    if parents_entry is not None:  # another post of this batch answers this one
+        parents_entry.conversation, parents_entry.from_brand = conversation, from_brand
+    candidate.row = {
+        "network": post.network,
+        "external_id": post.external_id,
+        "author_id": author.id if author else None,
+        "text": _clean(post.text),
+        "language": candidate.language[:8],
+        "created_at": post.created_at,
+        "url": post.url if len(post.url) <= 500 else "",
+        "in_reply_to": post.in_reply_to_external_id or "",
+        "conversation": conversation,
+        "references": [{"kind": str(ref.kind), "external_id": ref.external_id} for ref in post.referenced],
+        "mentions": mentions,
+        **counters(post.metrics),
+        "metrics": dict(post.metrics),
+        "sentiment": candidate.sentiment.compound,
+        "sentiment_label": candidate.sentiment.label,
+        "sentiment_model": candidate.sentiment.model,
+        "from_brand": from_brand,
+        "flagged": bool(reasons),
+        "flag_reasons": reasons,
+        "source": source,
+        "raw": dict(post.raw),
+        "ingested_at": now,
+    }
+
+
+# --- cases ---------------------------------------------------------------------------
+
+
+def _open_cases(fresh: Sequence[_Candidate], now: datetime, summary: IngestSummary) -> dict[Key, int]:
+    """(network, conversation) -> case id for every fresh post that belongs to a case:
+    the conversation's open case, a resolved one reopened because its author wrote
+    again, or a new case opened by the first flagged post."""
+    conversations = {(c.post.network, c.row["conversation"]) for c in fresh if not c.context}
+    if not conversations:
+        return {}
+    query = Q()
+    for network, conversation in conversations:
+        query |= Q(network=network, conversation=conversation)
+    cases: dict[Key, int] = {}
+    resolved: dict[Key, Case] = {}
+    for case in Case.objects.filter(query).order_by("opened_at"):
+        key = (case.network, case.conversation)
+        if case.status != Case.Status.RESOLVED:
+            cases[key] = case.pk
+        else:
+            resolved[key] = case  # the latest wins
+    reopen: list[int] = []
+    new: dict[Key, Case] = {}
+    for candidate in sorted((c for c in fresh if not c.context), key=lambda c: c.post.created_at):
+        key = (candidate.post.network, candidate.row["conversation"])
+        if key in cases or key in new:
+            continue
+        earlier = resolved.get(key)
+        if earlier is not None and earlier.author_id and earlier.author_id == candidate.row["author_id"]:
+            reopen.append(earlier.pk)
+            cases[key] = earlier.pk
+        elif candidate.row["flagged"]:
+            score, parts = candidate.priority
+            new[key] = Case(
+                network=key[0], conversation=key[1], author_id=candidate.row["author_id"],
+                priority=score, priority_reasons=parts, reasons=candidate.row["flag_reasons"],
+                opened_at=now, last_post_at=candidate.post.created_at, post_count=0,
+            )  # fmt: skip
+    if reopen:
+        Case.objects.filter(pk__in=reopen, status=Case.Status.RESOLVED).update(
+            status=Case.Status.OPEN, resolved_at=None
+        )
+        summary.cases_updated += len(reopen)
+    for case in Case.objects.bulk_create(new.values()):
+        cases[(case.network, case.conversation)] = case.pk
+    summary.cases_opened = len(new)
+    return cases
+
+
+def _update_joined_cases(
+    stored: Sequence[_Candidate], cases: Mapping[Key, int], summary: IngestSummary
+) -> None:
+    """Count the posts each case gained; a flagged post raises the case's priority and
+    adds its reasons; the brand answering natively is the case's first response."""
+    joined: dict[int, list[_Candidate]] = defaultdict(list)
+    for candidate in stored:
+        case_id = candidate.row["case_id"]
+        if case_id is not None and not candidate.context:
+            joined[case_id].append(candidate)
+    if not joined:
+        return
+    for case in Case.objects.filter(pk__in=joined).select_for_update():
+        posts = joined[case.pk]
+        was_new = case.post_count == 0
+        case.post_count += len(posts)
+        case.last_post_at = max([case.last_post_at, *(c.post.created_at for c in posts)])
+        for candidate in posts:
+            score, parts = candidate.priority
+            if score > case.priority:
+                case.priority, case.priority_reasons = score, parts
+            case.reasons = list(dict.fromkeys([*case.reasons, *candidate.row["flag_reasons"]]))
+            if candidate.row["from_brand"] and case.first_response_at is None:
+                case.first_response_at = candidate.post.created_at
+        case.save(
+            update_fields=[
+                "post_count",
+                "last_post_at",
+                "priority",
+                "priority_reasons",
+                "reasons",
+                "first_response_at",
+            ]
+        )
+        if not was_new:
+            summary.cases_updated += 1
+
+
+def _drop_empty_cases(cases: dict[Key, int], summary: IngestSummary) -> None:
+    """Cases opened for posts that another worker stored first (it opened its own)."""
+    empty = Case.objects.filter(pk__in=cases.values(), post_count=0).exclude(
+        pk__in=Post.objects.filter(case__in=cases.values()).values("case_id")
+    )
+    dropped = set(empty.values_list("pk", flat=True))
+    if dropped:
+        empty.delete()
+        summary.cases_opened -= len(dropped)
+        for key in [key for key, pk in cases.items() if pk in dropped]:
+            del cases[key]
+
+
+# --- matches and edges ---------------------------------------------------------------
+
+
+def _record_rule_matches(matched: Sequence[_Candidate], inserted: Mapping[Key, int]) -> None:
+    rows = [
+        {"post_id": inserted[(c.post.network, c.post.external_id)], "rule_id": rule_id, "kind": kind,
+         "created_at": c.post.created_at}
+        for c in matched
+        for rule_id, kind in c.rules
+    ]  # fmt: skip
+    if rows:
+        insert_new(PostRuleMatch, rows, unique=["post", "rule"])
+
+
+_REFERENCE_EDGES = {
+    ReferenceKind.REPLY: SocialEdge.Kind.REPLY,
+    ReferenceKind.QUOTE: SocialEdge.Kind.QUOTE,
+    ReferenceKind.REPOST: SocialEdge.Kind.REPOST,
+}
+
+
+def _record_edges(
+    stored: Sequence[_Candidate],
+    identities: Mapping[Key, _Identity],
+    mentioned: Mapping[tuple[str, str], int],
+    parents: Mapping[Key, _Parent],
+) -> int:
+    """One edge per (author, addressee, kind), weighted by how many new posts make it."""
+    edges: dict[tuple[int, int, str], list[datetime]] = defaultdict(list)
+    for candidate in stored:
+        post, source = candidate.post, candidate.row["author_id"]
+        if source is None:
+            continue
+        for handle in candidate.row["mentions"]:
+            target = mentioned.get((post.network, handle))
+            if target is not None and target != source:
+                edges[(source, target, SocialEdge.Kind.MENTION)].append(post.created_at)
+        for reference in _references_of(post):
+            parent = parents.get((post.network, reference[1]))
+            if parent is not None and parent.author_id is not None and parent.author_id != source:
+                edges[(source, parent.author_id, reference[0])].append(post.created_at)
+    rows = [
+        {"source_id": s, "target_id": t, "kind": kind, "weight": len(times), "first_seen": min(times),
+         "last_seen": max(times)}
+        for (s, t, kind), times in edges.items()
+    ]  # fmt: skip
+    upsert_counts(
+        SocialEdge, rows, unique=["source", "target", "kind"], add=["weight"], earliest=["first_seen"],
+        latest=["last_seen"],
+    )  # fmt: skip
+    return len(rows)
+
+
+def _references_of(post: ProviderPost) -> list[tuple[str, str]]:
+    references = [(str(_REFERENCE_EDGES[ref.kind]), ref.external_id) for ref in post.referenced]
+    if post.in_reply_to_external_id and not any(kind == SocialEdge.Kind.REPLY for kind, _ in references):
+        references.append((str(SocialEdge.Kind.REPLY), post.in_reply_to_external_id))
+    return references
