@@ -153,6 +153,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "customers.resolve_identities",
         "schedule": crontab(hour=2, minute=30),
     },
+    "poll-due-listening-rules": {
+        "task": "social.poll_due_rules",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------
@@ -238,3 +242,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Social listening -----------------------------------------------------------------
+# Posts asked for per page when polling, and pages read per poll of a rule at most.
+SOCIAL_POLL_PAGE_SIZE = env.int("SOCIAL_POLL_PAGE_SIZE", default=100)
+SOCIAL_POLL_MAX_PAGES = env.int("SOCIAL_POLL_MAX_PAGES", default=10)
+# Facebook webhooks: the token you type in the app's webhook settings, and the app
+# secret that signs every delivery (X-Hub-Signature-256). Empty: webhooks refused.
+FACEBOOK_WEBHOOK_VERIFY_TOKEN = env.str("FACEBOOK_WEBHOOK_VERIFY_TOKEN", default="")
+FACEBOOK_APP_SECRET = env.str("FACEBOOK_APP_SECRET", default="")

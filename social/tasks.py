@@ -1,0 +1,69 @@
+"""Social tasks: thin wrappers that load ids and call one service.
+
+Queues: `ingest` for polling and pushed batches. Retries only for what can succeed
+later (rate limits at the moment the network gave, network trouble with backoff);
+a refused credential marks the account unhealthy and stops there.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import DatabaseError
+
+from .polling import inbound_failed, inbound_ingest, rule_poll, rules_due
+from .providers.base import ProviderError
+from .services import inbound_batches_stuck
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+
+
+def _countdown(task: Task, error: ProviderError | None = None) -> int:
+    """Seconds until the next try: when the network said, else exponential backoff."""
+    if error is not None and error.retry_at is not None:
+        return max(1, int((error.retry_at - datetime.now(tz=UTC)).total_seconds()) + 1)
+    return int(min(15 * 2**task.request.retries, 3600))
+
+
+@shared_task(name="social.poll_due_rules", ignore_result=True)
+def poll_due_rules_task() -> int:
+    """Beat, every minute: enqueue a poll for each rule whose time has come."""
+    due = rules_due()
+    for rule_id in due:
+        poll_rule_task.delay(rule_id)
+    for batch_id in inbound_batches_stuck():
+        ingest_inbound_task.delay(batch_id)
+    return len(due)
+
+
+@shared_task(name="social.poll_rule", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def poll_rule_task(self: Task, rule_id: int) -> dict[str, Any]:
+    """Poll one listening rule from its cursor (see social.polling.rule_poll)."""
+    try:
+        result = rule_poll(rule_id=rule_id)
+    except ProviderError as error:
+        if not error.retryable:
+            logger.warning("rule %s: %s (not retried)", rule_id, error.message)
+            return {"error": error.message}
+        raise self.retry(exc=error, countdown=_countdown(self, error)) from error
+    except DatabaseError as error:  # a deadlock or a lost connection: the page rolled back
+        raise self.retry(exc=error, countdown=_countdown(self)) from error
+    return {"pages": result.pages, "skipped": result.skipped, **result.summary.as_dict()}
+
+
+@shared_task(name="social.ingest_inbound", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def ingest_inbound_task(self: Task, batch_id: str) -> dict[str, Any] | None:
+    """Ingest a batch of posts pushed by a partner or a webhook."""
+    try:
+        summary = inbound_ingest(batch_id=batch_id)
+    except DatabaseError as error:
+        if self.request.retries >= MAX_RETRIES:
+            inbound_failed(batch_id=batch_id, error=str(error))
+            raise
+        raise self.retry(exc=error, countdown=_countdown(self)) from error
+    return summary.as_dict() if summary else None
