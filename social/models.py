@@ -87,7 +87,10 @@ class ConnectedAccount(models.Model):
 
     @property
     def cap_reached(self) -> bool:
-        return self.monthly_post_cap is not None and self.posts_read_this_month >= self.monthly_post_cap
+        """The plan's posts for this month are used up (usage counts restart each month)."""
+        if self.monthly_post_cap is None or self.usage_month != timezone.now().date().replace(day=1):
+            return False
+        return self.posts_read_this_month >= self.monthly_post_cap
 
 
 class ListeningRule(models.Model):

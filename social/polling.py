@@ -72,7 +72,7 @@ def _skip_reason(rule: ListeningRule, account: ConnectedAccount | None, now: dat
         return "account inactive"
     if account.health == ConnectedAccount.Health.UNHEALTHY:
         return "account needs attention"
-    if account.cap_reached and account.usage_month == now.date().replace(day=1):
+    if account.cap_reached:
         return "monthly post cap reached"
     return ""
 

@@ -141,7 +141,14 @@ def page_from_edge(body: Mapping[str, Any], *, parent_id: str | None = None) -> 
             )
         except (KeyError, TypeError, ValueError) as error:
             problems.append(Problem(location=f"data[{index}]", message=f"unreadable object: {error!r}"))
-    return Page(posts=tuple(posts), next_cursor=next_cursor(body.get("paging")), problems=tuple(problems))
+    # Graph pages have no "newest id": the next pass asks for posts `since` the newest time seen.
+    newest = max((post.created_at for post in posts), default=None)
+    return Page(
+        posts=tuple(posts),
+        next_cursor=next_cursor(body.get("paging")),
+        problems=tuple(problems),
+        newest_id=str(int(newest.timestamp())) if newest else None,
+    )
 
 
 def _regain_access_at(headers: Mapping[str, str]) -> datetime | None:
@@ -230,6 +237,8 @@ class FacebookProvider(Provider):
         target = query.target or self.page_id
         fields = COMMENT_FIELDS if query.stream is Stream.COMMENTS else POST_FIELDS
         args: dict[str, Any] = {"fields": fields, "limit": min(query.limit, 100), **self.proof}
+        if query.since_id and not query.cursor:
+            args["since"] = query.since_id  # Graph reads it as a Unix time
         args.update(parse_qsl(query.cursor or ""))
         with self._translate_errors():
             body = self.graph.get_connections(target, edge, **args)

@@ -255,15 +255,18 @@ class FakeProvider(Provider):
         return True
 
     def fetch(self, query: FetchQuery) -> Page:
-        """Up to `query.limit` matching posts from the cursor on, oldest first."""
-        index = int(query.cursor or 0)
+        """Up to `query.limit` matching posts from the cursor (or `since_id`, the position
+        a finished pass reached) on, oldest first."""
+        index = int(query.cursor or query.since_id or 0)
         posts: list[ProviderPost] = []
         while index < self.count and len(posts) < query.limit:
             post = self.post(index)
             index += 1
             if self._matches(post, query):
                 posts.append(post)
-        return Page(posts=tuple(posts), next_cursor=str(index) if index < self.count else None)
+        return Page(
+            posts=tuple(posts), next_cursor=str(index) if index < self.count else None, newest_id=str(index)
+        )
 
     def reply(self, to_external_id: str, text: str) -> ReplyResult:
         """Pretend to reply: a stable id derived from the post and the text."""
