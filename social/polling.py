@@ -106,7 +106,7 @@ def rule_poll(*, rule_id: int, max_pages: int | None = None) -> PollResult:
             if account.cap_reached:
                 result.skipped = "monthly post cap reached"
                 break
-            cursor = dict(rule.cursor or {})
+            cursor = ListeningRule.objects.values_list("cursor", flat=True).get(pk=rule.pk) or {}
             try:
                 page = provider.fetch(_query(rule, cursor, settings.SOCIAL_POLL_PAGE_SIZE))
             except ProviderError as error:
@@ -114,13 +114,19 @@ def rule_poll(*, rule_id: int, max_pages: int | None = None) -> PollResult:
                 ListeningRule.objects.filter(pk=rule.pk).update(last_error=error.message[:1000])
                 raise
             with transaction.atomic():
+                # Compare and swap: if another poll of this rule (a retry, a redelivered
+                # message) moved the cursor since we read it, its page is stored already.
+                locked = (
+                    ListeningRule.objects.select_for_update().values_list("cursor", flat=True).get(pk=rule.pk)
+                )
+                if (locked or {}) != cursor:
+                    continue
                 summary = post_ingest_batch(
                     posts=page.posts, referenced=page.referenced, problems=page.problems,
                     source=Post.Source.POLL, rule=rule,
                 )  # fmt: skip
-                rule.cursor = advance(cursor, page)
                 ListeningRule.objects.filter(pk=rule.pk).update(
-                    cursor=rule.cursor, last_polled_at=timezone.now(), last_error=""
+                    cursor=advance(cursor, page), last_polled_at=timezone.now(), last_error=""
                 )
                 account_record_success(
                     account=account, rate_limit=page.rate_limit, posts_read=len(page.posts)
