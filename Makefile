@@ -30,6 +30,7 @@ demo: $(VENV)/.runtime
 	mkdir -p var
 	$(DEMO_SETTINGS) $(BIN)/python manage.py migrate --noinput -v0
 	$(DEMO_SETTINGS) $(BIN)/python manage.py seed_demo --customers 2000 --seed 42
+	$(DEMO_SETTINGS) $(BIN)/python manage.py seed_social
 	$(DEMO_SETTINGS) $(BIN)/python manage.py resolve_identities
 	$(DEMO_SETTINGS) $(BIN)/python manage.py demo_users --password demo
 	@echo

@@ -138,6 +138,8 @@ class FakeProvider(Provider):
         start: datetime = DEFAULT_START,
         days: int = 30,
         page_id: str = "104729883214",
+        competitor: str = "",
+        competitor_share: float = 0.25,
     ) -> None:
         self.seed = seed
         self.brand = brand
@@ -146,13 +148,20 @@ class FakeProvider(Provider):
         self.start = start.astimezone(UTC)
         self.step = timedelta(days=days) / max(count, 1)
         self.page_id = page_id
+        # Some posts talk about a competitor instead, for share of voice.
+        self.competitor = competitor
+        self.competitor_share = competitor_share if competitor else 0.0
         self.personas = self._make_personas(random.Random(f"{seed}:people"))
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> FakeProvider:
-        """Keys (all optional): seed, brand, brand_handle, count, days."""
-        keys = ("seed", "brand", "brand_handle", "count", "days")
-        return cls(**{key: credentials[key] for key in keys if key in credentials})
+        """Keys (all optional): seed, brand, brand_handle, count, days, competitor,
+        competitor_share, start (ISO date-time with a zone)."""
+        keys = ("seed", "brand", "brand_handle", "count", "days", "competitor", "competitor_share")
+        options: dict[str, Any] = {key: credentials[key] for key in keys if key in credentials}
+        if credentials.get("start"):
+            options["start"] = datetime.fromisoformat(str(credentials["start"]).replace("Z", "+00:00"))
+        return cls(**options)
 
     def _make_personas(self, rng: random.Random) -> list[_Persona]:
         personas = []
@@ -191,9 +200,12 @@ class FakeProvider(Provider):
         kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
         network, is_reply = self._shape(index)
         created_at = self._created_at(index)
-        tags_brand = network == NETWORK_X and rng.random() < 0.6
+        subject = self.brand
+        if self.competitor and random.Random(f"{self.seed}:subject:{index}").random() < self.competitor_share:
+            subject = self.competitor
+        tags_brand = subject == self.brand and network == NETWORK_X and rng.random() < 0.6
         text = rng.choice(TEMPLATES[language][kind]).format(
-            brand=self.brand,
+            brand=subject,
             product=rng.choice(PRODUCTS[language]),
             city=rng.choice(CITIES[language]),
             days=rng.randint(3, 40),
