@@ -46,6 +46,8 @@ METRIC_NAMES: Mapping[str, tuple[str, ...]] = {
     "quotes": ("quote_count", "quotes"),
 }
 ID_LENGTH = 100  # the width of every network id column
+# Networks whose posts tag people by account id rather than by handle.
+MENTIONS_BY_ID = frozenset({"facebook"})
 
 
 @dataclass
@@ -341,11 +343,26 @@ def post_ingest_batch(
             for c in fresh
             if c.post.author is not None
         }
+        for c in fresh:  # networks that tag people by id: the tagged are accounts we may not know yet
+            if c.post.network in MENTIONS_BY_ID:
+                for tagged in c.post.mentions:
+                    if len(tagged) <= ID_LENGTH:
+                        authors.setdefault((c.post.network, tagged), ProviderAuthor(external_id=tagged))
         identities, created = _upsert_authors(authors, now)
         summary.identities_new = len(created)
         mentioned = _mentioned(
-            ((c.post.network, h) for c in fresh for m in c.post.mentions if (h := _handle_key(m))), now
+            (
+                (c.post.network, h)
+                for c in fresh
+                if c.post.network not in MENTIONS_BY_ID
+                for m in c.post.mentions
+                if (h := _handle_key(m))
+            ),
+            now,
         )
+        for (network, external_id), identity in identities.items():
+            if network in MENTIONS_BY_ID:
+                mentioned[(network, external_id)] = identity.id
         parents = _parents(fresh, batch, identities)
         for candidate in fresh:
             _prepare(candidate, context, rules, identities, parents, rule, source, now)
@@ -472,7 +489,10 @@ def _prepare(
     author = identities.get((post.network, post.author.external_id)) if post.author else None
     from_brand = context.is_brand(post.network, post.author.external_id if post.author else None)
     conversation = _conversation(post, parents)[:100]
-    mentions = sorted({h for m in post.mentions if (h := _handle_key(m))})
+    if post.network in MENTIONS_BY_ID:
+        mentions = sorted({m for m in post.mentions if m and len(m) <= ID_LENGTH})
+    else:
+        mentions = sorted({h for m in post.mentions if (h := _handle_key(m))})
     if not candidate.context:
         matched = context.matching_rules(
             text=post.text, language=candidate.language, mentions=mentions,
@@ -488,7 +508,9 @@ def _prepare(
     if not candidate.context and not from_brand and not only_competitors:
         parent = parents.get((post.network, post.in_reply_to_external_id or ""))
         brand_handles = context.handles_of_brand(post.network)
-        addressed = bool(brand_handles.intersection(mentions)) or bool(parent and parent.from_brand)
+        brand_ids = context.brand_ids.get(post.network, set())
+        addressed = bool(brand_handles.intersection(mentions) or brand_ids.intersection(mentions))
+        addressed = addressed or bool(parent and parent.from_brand)
         # A comment under one of the brand's page posts ("<page id>_<post id>") is addressed to it.
         addressed = addressed or any(
             conversation.startswith(f"{page}_") for page in context.brand_ids.get(post.network, ())

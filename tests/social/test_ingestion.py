@@ -257,3 +257,22 @@ def test_fake_demo_stream_ingests_cleanly() -> None:
     assert SocialEdge.objects.filter(kind="reply").exists()
     replay = post_ingest_batch(posts=page.posts, source=Post.Source.POLL)
     assert (replay.new, replay.duplicates, replay.cases_opened) == (0, 200, 0)
+
+
+def test_facebook_tags_are_account_ids_and_tagging_the_page_addresses_the_brand() -> None:
+    ConnectedAccount.objects.create(
+        name="Acme page", provider="facebook", network="facebook", external_id="555"
+    )
+    comment = ProviderPost(
+        network="facebook", external_id="555_1_9", text="Can I still return it?", created_at=T0,
+        author=ProviderAuthor(external_id="77", name="Jo Doe"), mentions=("555", "88"),
+    )  # fmt: skip
+    post_ingest_batch(posts=[comment], source=Post.Source.WEBHOOK)
+    stored = Post.objects.get()
+    assert stored.flag_reasons == ["question"]
+    tagged = SocialIdentity.objects.get(network="facebook", external_id="88")
+    jo = SocialIdentity.objects.get(network="facebook", external_id="77")
+    targets = set(
+        SocialEdge.objects.filter(source=jo, kind="mention").values_list("target__external_id", flat=True)
+    )
+    assert targets == {"555", "88"} and tagged.handle == ""
