@@ -24,8 +24,7 @@ from .listening import x_search_query
 from .models import ConnectedAccount, InboundBatch, ListeningRule, Post
 from .providers.base import FetchQuery, Page, Problem, ProviderError, Stream
 from .providers.files import RecordError, post_from_contract
-from .providers.registry import provider_for
-from .services import account_record_failure, account_record_success
+from .services import account_record_failure, account_record_success, provider_of
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ def rule_poll(*, rule_id: int, max_pages: int | None = None) -> PollResult:
         result.skipped, result.retry_at = "rate limited", account.rate_limit_reset_at
         ListeningRule.objects.filter(pk=rule.pk).update(next_poll_at=account.rate_limit_reset_at)
         return result
-    provider = provider_for(account.provider, account.credentials)
+    provider = provider_of(account)
     try:
         for _ in range(max_pages):
             if account.cap_reached:

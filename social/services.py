@@ -21,7 +21,7 @@ from scrm.services import audit_record
 
 from .listening import split_terms
 from .models import ConnectedAccount, InboundBatch, ListeningRule
-from .providers.base import AuthError, ProviderError, RateLimit
+from .providers.base import AuthError, Provider, ProviderError, RateLimit
 from .providers.registry import provider_for
 
 # Which network each provider reads.
@@ -158,12 +158,21 @@ def account_record_failure(*, account: ConnectedAccount, error: ProviderError) -
     account.refresh_from_db()
 
 
+def provider_of(account: ConnectedAccount) -> Provider:
+    """The account's provider, built from its secrets and what we know of the account."""
+    credentials = dict(account.credentials)
+    if account.provider == "x":
+        credentials["account_id"] = credentials.get("account_id") or account.external_id or None
+        credentials["username"] = credentials.get("username") or account.handle or None
+    return provider_for(account.provider, credentials)
+
+
 def account_test(*, account: ConnectedAccount, actor: Actor) -> dict[str, Any]:
     """ "Test connection": ask the network who the credentials belong to, record the
     verdict on the account's health and fill in its id and handle when missing.
     Raises the ProviderError when the network refuses."""
     try:
-        me = provider_for(account.provider, account.credentials).verify_credentials()
+        me = provider_of(account).verify_credentials()
     except ProviderError as error:
         account_record_failure(account=account, error=error)
         raise

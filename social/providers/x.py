@@ -189,6 +189,11 @@ def translate_errors() -> Iterator[None]:
         raise ProviderError(f"X client error: {error}", retryable=False) from error
 
 
+NEEDS_USER_TOKENS = (
+    "answering as the brand needs the account's user tokens (API key and secret, access token and secret)"
+)
+
+
 class XProvider(Provider):
     """X v2 provider: SEARCH (recent search of `target`) and MENTIONS of the brand account.
 
@@ -207,9 +212,12 @@ class XProvider(Provider):
         access_token: str | None = None,
         access_token_secret: str | None = None,
         account_id: str | None = None,
+        username: str | None = None,
         client: tweepy.Client | None = None,
     ) -> None:
         self.account_id = account_id
+        self.username = (username or "").lstrip("@") or None
+        self.user_auth = all((consumer_key, consumer_secret, access_token, access_token_secret))
         self.client = client or tweepy.Client(
             bearer_token=bearer_token,
             consumer_key=consumer_key,
@@ -223,9 +231,13 @@ class XProvider(Provider):
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> XProvider:
         """Keys: bearer_token, consumer_key, consumer_secret, access_token, access_token_secret,
-        account_id (all optional; see the class docstring for what each call needs)."""
+        account_id, username (all optional; see the class docstring for what each call needs)."""
         keys = ("bearer_token", "consumer_key", "consumer_secret", "access_token", "access_token_secret")
-        return cls(account_id=credentials.get("account_id"), **{k: credentials.get(k) for k in keys})
+        return cls(
+            account_id=credentials.get("account_id") or None,
+            username=credentials.get("username") or None,
+            **{k: credentials.get(k) for k in keys},
+        )
 
     def _call(self, method: Callable[..., Any], **kwargs: Any) -> requests.Response:
         with translate_errors():
@@ -273,6 +285,8 @@ class XProvider(Provider):
 
     def reply(self, to_external_id: str, text: str) -> ReplyResult:
         """Post `text` as a reply to tweet `to_external_id` from the connected account."""
+        if not self.user_auth:
+            raise AuthError(NEEDS_USER_TOKENS)
         response = self._call(self.client.create_tweet, text=text, in_reply_to_tweet_id=to_external_id)
         data = response.json()["data"]
         return ReplyResult(
@@ -280,9 +294,26 @@ class XProvider(Provider):
         )
 
     def verify_credentials(self) -> dict[str, Any]:
-        """The connected account (`id`, `username`, `name`, `followers`); AuthError if refused."""
-        response = self._call(self.client.get_me, user_fields=USER_FIELDS)
-        user = response.json()["data"]
+        """The connected account (`id`, `username`, `name`, `followers`); AuthError if refused.
+
+        With the account's user tokens this is "who am I"; with only a bearer token, the
+        account named by `account_id` or `username` is looked up (which proves the token)."""
+        if self.user_auth:
+            response = self._call(self.client.get_me, user_fields=USER_FIELDS)
+        elif self.account_id:
+            response = self._call(self.client.get_user, id=self.account_id, user_fields=USER_FIELDS)
+        elif self.username:
+            response = self._call(self.client.get_user, username=self.username, user_fields=USER_FIELDS)
+        else:
+            raise ProviderError(
+                "give the X account's id or handle (or its user tokens) to test the connection",
+                retryable=False,
+            )
+        body = response.json()
+        if "data" not in body:
+            detail = "; ".join(e.get("detail", "") for e in body.get("errors", [])) or "no such account"
+            raise ProviderError(f"X account: {detail}", retryable=False, status=response.status_code)
+        user = body["data"]
         author = author_from_user(user)
         self.account_id = author.external_id
         return {

@@ -47,13 +47,20 @@ class Command(BaseCommand):
             name=ACCOUNT, provider="fake", credentials=credentials, actor=actor,
             handle="AcmeSupport", external_id="fake:AcmeSupport",
         )  # fmt: skip
+        no_terms: dict[str, list[str]] = {"keywords": [], "hashtags": [], "handles": [], "languages": []}
+        brand_terms = {
+            **no_terms,
+            "keywords": ["Acme", "Kettle 2"],
+            "hashtags": ["acme"],
+            "handles": ["AcmeSupport"],
+        }
         rules = [
             rule_create(actor=actor, name="Acme (brand)", kind="brand", stream="search", account=account,
-                        keywords=["Acme", "Kettle 2"], hashtags=["acme"], handles=["AcmeSupport"], languages=[]),
+                        **brand_terms),
             rule_create(actor=actor, name="Globex (competitor)", kind="competitor", stream="search",
-                        account=account, keywords=["Globex"], hashtags=[], handles=[], languages=[]),
+                        account=account, **{**no_terms, "keywords": ["Globex"]}),
             rule_create(actor=actor, name="Mentions of @AcmeSupport", kind="brand", stream="mentions",
-                        account=account, keywords=[], hashtags=[], handles=[], languages=[]),
+                        account=account, **no_terms),
         ]  # fmt: skip
         people = self._declare_customers(
             FakeProvider.from_credentials(credentials), options["linked_people"], actor
@@ -68,7 +75,8 @@ class Command(BaseCommand):
         ListeningRule.objects.filter(pk__in=[r.pk for r in rules]).update(next_poll_at=None)
         self.stdout.write(
             f"Demo social data: {totals['new']} posts ({totals['linked']} by {people} known customers), "
-            f"{totals['flagged']} flagged, {totals['cases']} cases, rules: {', '.join(r.name for r in rules)}."
+            f"{totals['flagged']} flagged, {totals['cases']} cases; "
+            f"rules: {', '.join(r.name for r in rules)}."
         )
 
     def _declare_customers(self, provider: FakeProvider, count: int, actor: Actor) -> int:
