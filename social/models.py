@@ -322,7 +322,11 @@ class Case(models.Model):
             ),
             models.CheckConstraint(condition=Q(priority__lte=100), name="case_priority_range"),
         ]
-        indexes = [models.Index(fields=["status", "-priority"], name="case_status_priority_idx")]
+        indexes = [
+            models.Index(fields=["status", "-priority"], name="case_status_priority_idx"),
+            # Ingestion looks up every conversation's cases, resolved ones included.
+            models.Index(fields=["network", "conversation"], name="case_conversation_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.network}:{self.conversation}"
