@@ -20,10 +20,11 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from customers.linking import identities_link
-from customers.models import SocialIdentity
+from customers.models import Customer, SocialIdentity
 from customers.normalize import HANDLE_RE
 from scrm.actors import Actor
 from scrm.db import insert_new, upsert_counts
@@ -112,6 +113,19 @@ def _problem_with(post: ProviderPost) -> str | None:
     return None
 
 
+def _per_network(field: str, pairs: Iterable[tuple[str, str]]) -> Q:
+    """(network, value) pairs as one `network = n AND field IN (...)` per network: the
+    same rows as OR-ing one condition per pair, and far cheaper for the ORM to compile
+    (a batch of 500 pairs took ~0.1 s to build as 500 ORed conditions)."""
+    by_network: dict[str, set[str]] = defaultdict(set)
+    for network, value in pairs:
+        by_network[network].add(value)
+    query = Q()
+    for network, values in by_network.items():
+        query |= Q(network=network, **{f"{field}__in": sorted(values)})
+    return query
+
+
 # --- identities ----------------------------------------------------------------------
 
 
@@ -189,15 +203,56 @@ def _upsert_authors(
                 pk, _handle_key(author.handle), author.followers or 0, None
             )
         if len(created) < len(missing):  # another worker created some meanwhile
-            query = Q()
-            for network, external_id in missing:
-                if (network, external_id) not in found:
-                    query |= Q(network=network, external_id=external_id)
+            query = _per_network("external_id", (key for key in missing if key not in found))
             for identity in SocialIdentity.objects.filter(query):
                 key = (identity.network, str(identity.external_id))
                 found[key] = _Identity(identity.pk, identity.handle_normalized,
                                        identity.followers_count or 0, identity.customer_id)  # fmt: skip
     return found, created
+
+
+def _worth_linking(identity_ids: Sequence[int]) -> list[int]:
+    """The new identities for which customers.linking may find evidence, in two queries
+    instead of three per identity: a customer declared the same handle on the network,
+    the profile carries an e-mail, or a customer bears the display name (first word /
+    the rest, as `_name_owner` splits it). The others would be examined for nothing."""
+    if not identity_ids:
+        return []
+    rows = list(
+        SocialIdentity.objects.filter(pk__in=identity_ids).values_list(
+            "id", "network", "handle_normalized", "display_name", "profile"
+        )
+    )
+    declared = set(
+        SocialIdentity.objects.filter(
+            handle_normalized__in={handle for _, _, handle, _, _ in rows if handle},
+            external_id__isnull=True,
+            customer__isnull=False,
+        ).values_list("network", "handle_normalized")
+    )
+    names: dict[int, tuple[str, str]] = {}
+    for pk, _, _, display_name, _ in rows:
+        words = (display_name or "").split()
+        if len(words) >= 2:
+            names[pk] = (words[0].lower(), " ".join(words[1:]).lower())
+    namesakes: set[tuple[str, str]] = set()
+    if names:
+        namesakes = set(
+            Customer.objects.annotate(first=Lower("first_name"), last=Lower("last_name"))
+            .filter(
+                merged_into__isnull=True,
+                last__in={last for _, last in names.values()},
+                first__in={first for first, _ in names.values()},
+            )
+            .values_list("first", "last")
+        )
+    return [
+        pk
+        for pk, network, handle, _, profile in rows
+        if (handle and (network, handle) in declared)
+        or (profile or {}).get("email")
+        or names.get(pk) in namesakes
+    ]
 
 
 def _refresh_identity(identity: SocialIdentity, author: ProviderAuthor) -> bool:
@@ -228,9 +283,7 @@ def _adopt_handle_rows(
             wanted[(key[0], handle)] = key
     if not wanted:
         return []
-    query = Q()
-    for network, handle in wanted:
-        query |= Q(network=network, handle_normalized=handle)
+    query = _per_network("handle_normalized", wanted)
     candidates: dict[tuple[str, str], list[SocialIdentity]] = defaultdict(list)
     for identity in SocialIdentity.objects.filter(query, external_id__isnull=True).order_by("id"):
         candidates[(identity.network, identity.handle_normalized)].append(identity)
@@ -257,9 +310,7 @@ def _mentioned(handles: Iterable[tuple[str, str]], now: datetime) -> dict[tuple[
     handles = set(handles)
     if not handles:
         return {}
-    query = Q()
-    for network, handle in handles:
-        query |= Q(network=network, handle_normalized=handle)
+    query = _per_network("handle_normalized", handles)
     result: dict[tuple[str, str], int] = {}
     # Prefer the row that carries an account id, then the oldest.
     for pk, network, handle in (
@@ -389,8 +440,9 @@ def post_ingest_batch(
         summary.edges = _record_edges(stored, identities, mentioned, parents)
         _update_joined_cases(stored, cases, summary)
 
-        if created:
-            identities_link(actor=actor or Actor.system(), identity_ids=created)
+        to_link = _worth_linking(created)
+        if to_link:
+            identities_link(actor=actor or Actor.system(), identity_ids=to_link)
             linked_now = dict(
                 SocialIdentity.objects.filter(pk__in=created, customer__isnull=False).values_list(
                     "id", "customer_id"
@@ -448,11 +500,7 @@ def _parents(
             wanted.add((post.network, post.in_reply_to_external_id))
         wanted.update((post.network, ref.external_id) for ref in post.referenced)
     parents: dict[Key, _Parent] = {}
-    query = Q()
-    for key in wanted:
-        if key in batch:
-            continue
-        query |= Q(network=key[0], external_id=key[1])
+    query = _per_network("external_id", (key for key in wanted if key not in batch))
     if query:
         for network, external_id, conversation, from_brand, author_id in Post.objects.filter(
             query
@@ -563,9 +611,7 @@ def _open_cases(fresh: Sequence[_Candidate], now: datetime, summary: IngestSumma
     conversations = {(c.post.network, c.row["conversation"]) for c in fresh if not c.context}
     if not conversations:
         return {}
-    query = Q()
-    for network, conversation in conversations:
-        query |= Q(network=network, conversation=conversation)
+    query = _per_network("conversation", conversations)
     cases: dict[Key, int] = {}
     resolved: dict[Key, Case] = {}
     for case in Case.objects.filter(query).order_by("opened_at"):
@@ -626,6 +672,8 @@ def _update_joined_cases(
             case.reasons = list(dict.fromkeys([*case.reasons, *candidate.row["flag_reasons"]]))
             if candidate.row["from_brand"] and case.first_response_at is None:
                 case.first_response_at = candidate.post.created_at
+        # One UPDATE per case: Django's bulk_update (CASE WHEN per row and field) measured
+        # 3x slower than this for ~150 cases a batch.
         case.save(
             update_fields=[
                 "post_count",
