@@ -16,6 +16,9 @@ NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
     ("customers:list", _("Customers"), "customers.view_customer"),
     ("customers:review", _("Duplicates"), "customers.merge_customer"),
+    ("social:dashboard", _("Listening"), "social.view_post"),
+    ("social:rules", _("Listening rules"), "social.view_listeningrule"),
+    ("social:accounts", _("Accounts"), "social.manage_connectedaccount"),
     ("api-keys", _("API keys"), "scrm.add_apikey"),
     ("api-docs", _("API docs"), None),
 ]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("settings/api-keys/", views.api_keys, name="api-keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.api_key_revoke_view, name="api-key-revoke"),
     path("customers/", include("customers.urls")),
+    path("social/", include("social.urls")),
     path("health/", views.health, name="health"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -39,3 +39,10 @@ class PostFilter(django_filters.FilterSet):
 
     def by_kind(self, qs: QuerySet[Post], name: str, value: str) -> QuerySet[Post]:
         return qs.filter(pk__in=PostRuleMatch.objects.filter(kind=value).values("post_id"))
+
+
+class ListeningPostFilter(PostFilter):
+    """The listening drill-down: PostFilter, plus leaving out the brand's own posts as the
+    dashboard figures do."""
+
+    from_brand = django_filters.BooleanFilter(field_name="from_brand", label="Written by the brand")
