@@ -34,7 +34,8 @@ class EncryptedTextField(models.TextField):
     """Stores ciphertext; Python code only ever sees the plain text."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
-        return None if value is None or value == "" else decrypt_text(value)
+        # An empty value stays "" (not None): saving the row again must not write NULL.
+        return value if value is None or value == "" else decrypt_text(value)
 
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
