@@ -634,7 +634,7 @@ def ingestion(ctx: Any) -> list[Figure]:
             f"{head}: DB connections opened during the run",
             e2e["sessions"],
             "connections",
-            note=f"CONN_MAX_AGE={conn_max_age}; {e2e['batches']} tasks (1: kept between tasks)",
+            note=f"CONN_MAX_AGE={conn_max_age}; {e2e['batches']} tasks; 0: the worker kept its connection",
         ),
         Figure(
             "ingest_new",

@@ -102,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Celery would close the connection around every task otherwise (scrm/celery.py closes
+    # it when CONN_MAX_AGE says so); it still recycles it after this many tasks.
+    CELERY_DB_REUSE_MAX = 1000
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
