@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, Network
 
 from .models import Case, ConnectedAccount, ListeningRule, Post, PostRuleMatch
 
@@ -163,6 +163,10 @@ class AuthorFigures:
     followers: int | None
     average_sentiment: float
     customer_id: int | None
+
+    @property
+    def network_label(self) -> str:
+        return str(Network(self.network).label) if self.network in Network.values else self.network
 
 
 @dataclass(frozen=True)
