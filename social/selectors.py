@@ -267,27 +267,34 @@ def listening_figures(filters: ListeningFilters, *, top_authors: int = 10) -> Li
 def share_of_voice(filters: ListeningFilters) -> tuple[VoiceShare, list[VoiceShare]]:
     """Share of voice in the window (network and language filters apply, the rule filter
     does not: it compares every rule). Read from PostRuleMatch, whose copied `kind` and
-    `created_at` keep this to one table plus the post for network and language. A post
-    is one mention of the brand however many brand rules it matched."""
+    `created_at` keep this to one table (plus the post, to leave out the brand's own posts
+    and for network and language), selected by rule and day through its (rule, created_at)
+    index. A post is one mention of the brand however many brand rules it matched."""
+    rules = list(ListeningRule.objects.order_by("name"))
+    competitor_ids = [rule.pk for rule in rules if rule.kind == ListeningRule.Kind.COMPETITOR]
     matches = PostRuleMatch.objects.filter(
-        created_at__gte=filters.start, created_at__lt=filters.end, post__from_brand=False
+        rule__in=[rule.pk for rule in rules],
+        created_at__gte=filters.start,
+        created_at__lt=filters.end,
+        post__from_brand=False,
     ).order_by()
     if filters.network:
         matches = matches.filter(post__network=filters.network)
     if filters.language:
         matches = matches.filter(post__language__iexact=filters.language)
-    by_kind = dict(matches.values("kind").annotate(n=Count("post", distinct=True)).values_list("kind", "n"))
-    brand = by_kind.get(ListeningRule.Kind.BRAND, 0)
+    totals = matches.aggregate(
+        brand=Count("post", distinct=True, filter=Q(kind=ListeningRule.Kind.BRAND)),
+        competitor=Count("post", distinct=True, filter=Q(kind=ListeningRule.Kind.COMPETITOR)),
+    )
     per_rule = dict(
-        matches.filter(kind=ListeningRule.Kind.COMPETITOR)
+        matches.filter(rule__in=competitor_ids)
         .values("rule")
         .annotate(n=Count("id"))
         .values_list("rule", "n")
     )
-    competitors = ListeningRule.objects.filter(
-        Q(kind=ListeningRule.Kind.COMPETITOR) & (Q(active=True) | Q(pk__in=list(per_rule)))
-    ).order_by("name")
-    overall = VoiceShare(rule=None, brand=brand, competitor=by_kind.get(ListeningRule.Kind.COMPETITOR, 0))
+    overall = VoiceShare(rule=None, brand=totals["brand"], competitor=totals["competitor"])
     return overall, [
-        VoiceShare(rule=rule, brand=brand, competitor=per_rule.get(rule.pk, 0)) for rule in competitors
+        VoiceShare(rule=rule, brand=overall.brand, competitor=per_rule.get(rule.pk, 0))
+        for rule in rules
+        if rule.pk in competitor_ids and (rule.active or rule.pk in per_rule)
     ]

@@ -364,3 +364,12 @@ def test_posts_list_as_an_agent(client, agent, listening):
     assert 'name="sentiment"' in content
     fragment = client.get("/social/posts/", {"q": "post 4"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in fragment and "post 4" in fragment and "1 post" in fragment
+
+
+def test_dashboard_queries_do_not_grow_with_the_posts(
+    client, marketer, listening, django_assert_max_num_queries
+):
+    client.force_login(marketer)
+    client.get("/social/listening/", WINDOW)  # session and permissions cached
+    with django_assert_max_num_queries(12):
+        client.get("/social/listening/", WINDOW)
