@@ -4,11 +4,14 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from social import webhooks as social_webhooks
+
 from . import views
 
 api_v1 = (
     [
         path("", include("customers.api.urls")),
+        path("", include("social.api.urls")),
     ],
     "api",
 )
@@ -23,6 +26,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("social/", include("social.urls")),
     path("health/", views.health, name="health"),
+    path("webhooks/facebook/", social_webhooks.facebook_webhook, name="webhook-facebook"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -3,11 +3,15 @@
 JSONL: one object per line, exactly the `POST /api/v1/posts/` body:
 `{"network", "external_id", "author": {"external_id", "handle", "name", "followers"},
 "text", "created_at", "url", "in_reply_to", "metrics": {...}}` (plus optional
-`language`). Blank lines are ignored.
+`language`). Blank lines are ignored. Three more optional keys keep a post's thread
+when the network told us more than `in_reply_to`: `conversation_id` (the post that
+started the thread), `references` (`[{"kind": "reply"|"quote"|"repost",
+"external_id"}]`) and `mentions` (handles, or account ids on networks that tag by id).
 
 CSV (header row, any column order): `network, external_id, author_external_id,
 author_handle, author_name, author_followers, text, created_at, url, in_reply_to,
-language`, and one `metric_<name>` column per metric (`metric_like_count`, ...).
+language, conversation_id`, and one `metric_<name>` column per metric
+(`metric_like_count`, ...).
 
 A malformed record is reported as a `Problem` naming its line and skipped; the
 import carries on with the next one.
@@ -31,25 +35,30 @@ from .base import (
     ProviderAuthor,
     ProviderError,
     ProviderPost,
+    ReferencedPost,
+    ReferenceKind,
     ReplyResult,
     Stream,
 )
 
 METRIC_PREFIX = "metric_"
+ID_LENGTH = 100  # the width of every network id column
 
 
 class RecordError(ValueError):
     """A record that does not have the contract shape; the message says which field and why."""
 
 
-def _text(record: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+def _text(record: Mapping[str, Any], key: str, *, required: bool = False, label: str = "") -> str | None:
+    """`record[key]` as a string; errors name the field as `label` (default: `key`)."""
     value = record.get(key)
+    name = label or key
     if value is None or value == "":
         if required:
-            raise RecordError(f"{key}: required")
+            raise RecordError(f"{name}: required")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise RecordError(f"{key}: expected a string, got {type(value).__name__}")
+        raise RecordError(f"{name}: expected a string, got {type(value).__name__}")
     return str(value)
 
 
@@ -74,15 +83,51 @@ def parse_created_at(value: str) -> datetime:
     return moment
 
 
+def _id(record: Mapping[str, Any], key: str, *, required: bool = False, label: str = "") -> str | None:
+    value = _text(record, key, required=required, label=label)
+    if value is not None and len(value) > ID_LENGTH:
+        raise RecordError(f"{label or key}: longer than {ID_LENGTH} characters")
+    return value
+
+
+def _references(value: Any) -> tuple[ReferencedPost, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RecordError("references: expected a list")
+    kinds = ", ".join(kind.value for kind in ReferenceKind)
+    references = []
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise RecordError(f"references: item {index} is not an object")
+        try:
+            kind = ReferenceKind(str(item.get("kind")))
+        except ValueError:
+            raise RecordError(f"references: item {index} kind must be one of {kinds}") from None
+        external_id = _id(item, "external_id", required=True, label="references.external_id")
+        assert external_id is not None
+        references.append(ReferencedPost(kind=kind, external_id=external_id))
+    return tuple(references)
+
+
+def _mentions(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise RecordError("mentions: expected a list of strings")
+    return tuple(item.lstrip("@") for item in value if item.strip())
+
+
 def post_from_contract(record: Mapping[str, Any]) -> ProviderPost:
-    """A post in the api-contract shape as a ProviderPost; RecordError says what is wrong."""
+    """A post in the api-contract shape as a ProviderPost; RecordError says what is wrong
+    (its message starts with the field, e.g. "created_at: needs a time zone")."""
     if not isinstance(record, Mapping):
         raise RecordError(f"expected an object, got {type(record).__name__}")
     network = _text(record, "network", required=True)
     assert network is not None
     if network not in NETWORKS:
         raise RecordError(f"network: unknown {network!r} (expected one of {', '.join(sorted(NETWORKS))})")
-    external_id = _text(record, "external_id", required=True)
+    external_id = _id(record, "external_id", required=True)
     assert external_id is not None
     text = record.get("text")
     if not isinstance(text, str):
@@ -95,12 +140,12 @@ def post_from_contract(record: Mapping[str, Any]) -> ProviderPost:
     if raw_author is not None:
         if not isinstance(raw_author, Mapping):
             raise RecordError("author: expected an object")
-        author_id = _text(raw_author, "external_id", required=True)
+        author_id = _id(raw_author, "external_id", required=True, label="author.external_id")
         assert author_id is not None
         author = ProviderAuthor(
             external_id=author_id,
-            handle=(_text(raw_author, "handle") or "").lstrip("@"),
-            name=_text(raw_author, "name") or "",
+            handle=(_text(raw_author, "handle", label="author.handle") or "").lstrip("@"),
+            name=_text(raw_author, "name", label="author.name") or "",
             followers=_count(raw_author.get("followers"), "author.followers"),
         )
     metrics = record.get("metrics") or {}
@@ -115,10 +160,30 @@ def post_from_contract(record: Mapping[str, Any]) -> ProviderPost:
         created_at=parse_created_at(created_at),
         url=_text(record, "url") or "",
         language=_text(record, "language"),
-        in_reply_to_external_id=_text(record, "in_reply_to"),
+        in_reply_to_external_id=_id(record, "in_reply_to"),
+        conversation_id=_id(record, "conversation_id"),
+        referenced=_references(record.get("references")),
+        mentions=_mentions(record.get("mentions")),
         metrics={name: value for name, value in counts.items() if value is not None},
         raw=dict(record),
     )
+
+
+def record_from_post(post: ProviderPost) -> dict[str, Any]:
+    """A post as a contract record that `post_from_contract` reads back into the same
+    post: `as_contract()` plus the optional thread keys the post has."""
+    record = post.as_contract()
+    if post.language:
+        record["language"] = post.language
+    if post.conversation_id:
+        record["conversation_id"] = post.conversation_id
+    if post.referenced:
+        record["references"] = [
+            {"kind": ref.kind.value, "external_id": ref.external_id} for ref in post.referenced
+        ]
+    if post.mentions:
+        record["mentions"] = list(post.mentions)
+    return record
 
 
 def record_from_csv_row(row: Mapping[str, str | None]) -> dict[str, Any]:
@@ -136,7 +201,9 @@ def record_from_csv_row(row: Mapping[str, str | None]) -> dict[str, Any]:
         for column, value in row.items()
         if column and column.startswith(METRIC_PREFIX) and value not in (None, "")
     }
-    fields = ("network", "external_id", "text", "created_at", "url", "in_reply_to", "language")
+    fields = (
+        "network", "external_id", "text", "created_at", "url", "in_reply_to", "language", "conversation_id",
+    )  # fmt: skip
     record: dict[str, Any] = {name: row.get(name) for name in fields}
     record.update(author=author, metrics=metrics)
     return record

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 
 from customers.models import Network
-from social.providers.base import NETWORKS, FetchQuery, ProviderError, Stream
-from social.providers.files import FilesProvider, post_from_contract
+from social.providers.base import NETWORKS, FetchQuery, ProviderError, ReferencedPost, ReferenceKind, Stream
+from social.providers.facebook import parse_webhook
+from social.providers.fake import FakeProvider
+from social.providers.files import FilesProvider, RecordError, post_from_contract, record_from_post
 
+DATA = Path(__file__).resolve().parent.parent / "fixtures"
 GOOD = {
     "network": "x",
     "external_id": "1861500000000000001",
@@ -64,6 +67,48 @@ def test_contract_record_round_trips() -> None:
     assert post_from_contract(again) == post.__class__(**{**post.__dict__, "raw": again})
 
 
+def test_thread_keys_are_optional_and_read_back() -> None:
+    reply = post_from_contract(
+        {**GOOD, "in_reply_to": "18", "conversation_id": "17", "mentions": ["@AcmeSupport"],
+         "references": [{"kind": "quote", "external_id": "16"}], "language": "fr"}
+    )  # fmt: skip
+    assert (reply.in_reply_to_external_id, reply.conversation_id, reply.language) == ("18", "17", "fr")
+    assert reply.mentions == ("AcmeSupport",)
+    assert reply.referenced == (ReferencedPost(ReferenceKind.QUOTE, "16"),)
+    # The documented shape without them still reads as before.
+    plain = post_from_contract(GOOD)
+    assert (plain.conversation_id, plain.referenced, plain.mentions) == (None, (), ())
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"external_id": "9" * 101}, "external_id"),
+        ({"in_reply_to": "9" * 101}, "in_reply_to"),
+        ({"conversation_id": ["1"]}, "conversation_id"),
+        ({"references": {"kind": "reply"}}, "references"),
+        ({"references": [{"kind": "like", "external_id": "1"}]}, "references"),
+        ({"references": [{"kind": "reply"}]}, "references.external_id"),
+        ({"mentions": [1, 2]}, "mentions"),
+    ],
+)
+def test_wrong_thread_keys_name_their_field(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(RecordError) as error:
+        post_from_contract({**GOOD, **changes})
+    assert str(error.value).split(":")[0] == field
+
+
+def test_record_from_post_keeps_the_thread() -> None:
+    fake = [FakeProvider(count=60).post(index) for index in range(60)]
+    webhook = parse_webhook((DATA / "facebook" / "feed-comment-add-25.json").read_bytes()).posts
+    for post in [*fake, *webhook]:
+        record = json.loads(json.dumps(record_from_post(post)))  # as stored in an InboundBatch
+        again = post_from_contract(record)
+        assert again == post.__class__(**{**post.__dict__, "raw": record}), post.external_id
+    assert record_from_post(webhook[0])["conversation_id"] == "1234567890321_901097836652708"
+    assert "conversation_id" not in webhook[0].as_contract()  # what record_from_post adds
+
+
 def test_jsonl_reports_bad_lines_with_their_number_and_carries_on(tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "posts.jsonl",
@@ -86,7 +131,7 @@ def test_jsonl_reports_bad_lines_with_their_number_and_carries_on(tmp_path: Path
         ("line 4", "created_at"),
         ("line 5", "network"),
         ("line 6", "metrics.like_count"),
-        ("line 7", "external_id"),
+        ("line 7", "author.external_id"),
         ("line 8", "expected an object, got list"),
     ]
     assert "time zone" in problems[1].message
