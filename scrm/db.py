@@ -4,7 +4,12 @@ both run, with values prepared by the model fields themselves."""
 
 from __future__ import annotations
 
+import io
+import json
+import zlib
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
@@ -89,6 +94,9 @@ def insert_new(
     back = ", ".join(connection.ops.quote_name(f.column) for f in _columns(model, returning))
     target = f"({conflict}) WHERE {unique_where}" if unique_where else f"({conflict})"
     inserted: list[tuple[Any, ...]] = []
+    copyable = all(type(field) in _COPY_SAFE for field in fields)
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS and copyable:
+        return _copy_insert_new(model, fields, names, rows, columns, target, back)
     with connection.cursor() as cursor:
         for chunk in _chunks(rows, len(fields)):
             values, params = _values(fields, names, chunk)
@@ -138,3 +146,81 @@ def upsert_counts(
                 f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({conflict}) {action}",  # noqa: S608
                 params,
             )
+
+
+# From this many rows on, PostgreSQL gets the rows by COPY into a staging table, then one
+# INSERT ... SELECT: COPY parses a plain text stream, about twice as fast as bound VALUES.
+COPY_FROM_ROWS = 100
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_string(value: Any) -> str:
+    return value.translate(_COPY_ESCAPES) if type(value) is str else _copy_text(value)
+
+
+# Fields whose Python value is what the column stores (no encryption, no custom prep):
+# the only ones COPY may write without the field's get_db_prep_save.
+_COPY_SAFE = (
+    models.CharField, models.TextField, models.URLField, models.IntegerField, models.BigIntegerField,
+    models.SmallIntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField,
+    models.PositiveBigIntegerField, models.FloatField, models.BooleanField, models.DateTimeField,
+    models.DateField, models.JSONField, models.ForeignKey, models.BigAutoField, models.AutoField,
+)  # fmt: skip
+
+
+def _copy_converter(field: models.Field[Any, Any]) -> Any:
+    """The fastest right converter for a column: strings need escaping, numbers do not."""
+    if type(field) in (models.CharField, models.TextField, models.URLField):
+        return _copy_string
+    return _copy_text
+
+
+def _copy_insert_new(
+    model: type[models.Model],
+    fields: Sequence[models.Field[Any, Any]],
+    names: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    columns: str,
+    target: str,
+    back: str,
+) -> list[tuple[Any, ...]]:
+    table = connection.ops.quote_name(model._meta.db_table)
+    # One staging table per connection and column list (its name says which).
+    stage = connection.ops.quote_name(f"stage_{model._meta.db_table}_{zlib.crc32(columns.encode()):08x}")
+    stream = io.StringIO()
+    write = stream.write
+    converters = [(name, _copy_converter(field)) for field, name in zip(fields, names, strict=True)]
+    for row in rows:
+        write("\t".join([convert(row[name]) for name, convert in converters]))
+        write("\n")
+    stream.seek(0)
+    with connection.cursor() as cursor:
+        # A private table per connection, emptied at every commit; same columns, no constraints.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
+        cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN", stream)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "  # noqa: S608
+            f"ON CONFLICT {target} DO NOTHING RETURNING {back}"
+        )
+        return list(cursor.fetchall())

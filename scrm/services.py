@@ -95,6 +95,32 @@ def api_key_touch(*, api_key: ApiKey) -> None:
     ).update(last_used_at=now)
 
 
+def audit_record_many(
+    *,
+    actor: Actor,
+    action: str,
+    model: type[models.Model],
+    entries: list[tuple[Any, str, dict[str, Any]]],
+) -> None:
+    """Append one entry per (subject id, summary, changes) about rows of `model`, in one insert."""
+    if not entries:
+        return
+    subject_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor_user=actor.user,
+            actor_api_key=actor.api_key,
+            actor_label=actor.label[:150],
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            summary=summary[:300],
+            changes=changes,
+        )
+        for subject_id, summary, changes in entries
+    )
+
+
 def audit_record(
     *,
     actor: Actor,

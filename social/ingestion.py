@@ -19,12 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from customers.linking import identities_link
-from customers.models import Customer, SocialIdentity
+from customers.models import SocialIdentity
 from customers.normalize import HANDLE_RE
 from scrm.actors import Actor
 from scrm.db import insert_new, upsert_counts
@@ -97,6 +96,18 @@ def _clean(text: str | None, limit: int | None = None) -> str:
 def _handle_key(handle: str) -> str:
     handle = (handle or "").strip().lstrip("@")
     return handle.lower() if handle and HANDLE_RE.match(handle) else ""
+
+
+# The keys of a post in the api-contract shape: stored in their own columns.
+CONTRACT_KEYS = frozenset({
+    "network", "external_id", "author", "text", "created_at", "url", "in_reply_to", "metrics", "language",
+    "conversation_id", "references", "mentions",
+})  # fmt: skip
+
+
+def _extras(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pushed post (api-contract shape) carries beyond the contract: the rest is in columns."""
+    return {key: value for key, value in raw.items() if key not in CONTRACT_KEYS}
 
 
 def _problem_with(post: ProviderPost) -> str | None:
@@ -209,50 +220,6 @@ def _upsert_authors(
                 found[key] = _Identity(identity.pk, identity.handle_normalized,
                                        identity.followers_count or 0, identity.customer_id)  # fmt: skip
     return found, created
-
-
-def _worth_linking(identity_ids: Sequence[int]) -> list[int]:
-    """The new identities for which customers.linking may find evidence, in two queries
-    instead of three per identity: a customer declared the same handle on the network,
-    the profile carries an e-mail, or a customer bears the display name (first word /
-    the rest, as `_name_owner` splits it). The others would be examined for nothing."""
-    if not identity_ids:
-        return []
-    rows = list(
-        SocialIdentity.objects.filter(pk__in=identity_ids).values_list(
-            "id", "network", "handle_normalized", "display_name", "profile"
-        )
-    )
-    declared = set(
-        SocialIdentity.objects.filter(
-            handle_normalized__in={handle for _, _, handle, _, _ in rows if handle},
-            external_id__isnull=True,
-            customer__isnull=False,
-        ).values_list("network", "handle_normalized")
-    )
-    names: dict[int, tuple[str, str]] = {}
-    for pk, _, _, display_name, _ in rows:
-        words = (display_name or "").split()
-        if len(words) >= 2:
-            names[pk] = (words[0].lower(), " ".join(words[1:]).lower())
-    namesakes: set[tuple[str, str]] = set()
-    if names:
-        namesakes = set(
-            Customer.objects.annotate(first=Lower("first_name"), last=Lower("last_name"))
-            .filter(
-                merged_into__isnull=True,
-                last__in={last for _, last in names.values()},
-                first__in={first for first, _ in names.values()},
-            )
-            .values_list("first", "last")
-        )
-    return [
-        pk
-        for pk, network, handle, _, profile in rows
-        if (handle and (network, handle) in declared)
-        or (profile or {}).get("email")
-        or names.get(pk) in namesakes
-    ]
 
 
 def _refresh_identity(identity: SocialIdentity, author: ProviderAuthor) -> bool:
@@ -418,7 +385,8 @@ def post_ingest_batch(
         for candidate in fresh:
             _prepare(candidate, context, rules, identities, parents, rule, source, now)
 
-        cases = _open_cases(fresh, now, summary)
+        opened: set[int] = set()
+        cases = _open_cases(fresh, now, summary, opened)
         for candidate in fresh:
             candidate.row["case_id"] = cases.get((candidate.post.network, candidate.row["conversation"]))
         inserted = {
@@ -431,18 +399,17 @@ def post_ingest_batch(
         stored = [c for c in fresh if (c.post.network, c.post.external_id) in inserted]
         lost = len(fresh) - len(stored)  # another worker stored them first
         summary.duplicates += sum(1 for c in fresh if not c.context) - sum(1 for c in stored if not c.context)
-        if lost:
-            _drop_empty_cases(cases, summary)
+        if lost and opened:
+            _recount_opened(opened, summary)
         matched = [c for c in stored if not c.context]
         summary.new = len(matched)
         summary.flagged = sum(1 for c in matched if c.row["flagged"])
         _record_rule_matches(matched, inserted)
         summary.edges = _record_edges(stored, identities, mentioned, parents)
-        _update_joined_cases(stored, cases, summary)
+        _update_joined_cases(stored, cases, opened, summary)
 
-        to_link = _worth_linking(created)
-        if to_link:
-            identities_link(actor=actor or Actor.system(), identity_ids=to_link)
+        if created:
+            identities_link(actor=actor or Actor.system(), identity_ids=created)
             linked_now = dict(
                 SocialIdentity.objects.filter(pk__in=created, customer__isnull=False).values_list(
                     "id", "customer_id"
@@ -596,7 +563,7 @@ def _prepare(
         "flagged": bool(reasons),
         "flag_reasons": reasons,
         "source": source,
-        "raw": dict(post.raw),
+        "raw": dict(post.raw) if source == Post.Source.POLL else _extras(post.raw),
         "ingested_at": now,
     }
 
@@ -604,10 +571,13 @@ def _prepare(
 # --- cases ---------------------------------------------------------------------------
 
 
-def _open_cases(fresh: Sequence[_Candidate], now: datetime, summary: IngestSummary) -> dict[Key, int]:
+def _open_cases(
+    fresh: Sequence[_Candidate], now: datetime, summary: IngestSummary, opened: set[int]
+) -> dict[Key, int]:
     """(network, conversation) -> case id for every fresh post that belongs to a case:
     the conversation's open case, a resolved one reopened because its author wrote
-    again, or a new case opened by the first flagged post."""
+    again, or a new case opened by the first flagged post, created complete with every
+    post of the batch that joins it (their ids go to `opened`)."""
     conversations = {(c.post.network, c.row["conversation"]) for c in fresh if not c.context}
     if not conversations:
         return {}
@@ -642,63 +612,65 @@ def _open_cases(fresh: Sequence[_Candidate], now: datetime, summary: IngestSumma
             status=Case.Status.OPEN, resolved_at=None
         )
         summary.cases_updated += len(reopen)
+    joining: dict[Key, list[_Candidate]] = defaultdict(list)
+    for candidate in fresh:
+        key = (candidate.post.network, candidate.row["conversation"])
+        if key in new and not candidate.context:
+            joining[key].append(candidate)
+    for key, case in new.items():
+        _join(case, joining[key])
     for case in Case.objects.bulk_create(new.values()):
         cases[(case.network, case.conversation)] = case.pk
+        opened.add(case.pk)
     summary.cases_opened = len(new)
     return cases
 
 
+def _join(case: Case, posts: Sequence[_Candidate]) -> None:
+    """Add `posts` of the conversation to the case: counts, last post, the highest
+    priority, the reasons, and the brand's own answer as its first response."""
+    case.post_count += len(posts)
+    case.last_post_at = max([case.last_post_at, *(c.post.created_at for c in posts)])
+    for candidate in posts:
+        score, parts = candidate.priority
+        if score > case.priority:
+            case.priority, case.priority_reasons = score, parts
+        case.reasons = list(dict.fromkeys([*case.reasons, *candidate.row["flag_reasons"]]))
+        if candidate.row["from_brand"] and case.first_response_at is None:
+            case.first_response_at = candidate.post.created_at
+
+
 def _update_joined_cases(
-    stored: Sequence[_Candidate], cases: Mapping[Key, int], summary: IngestSummary
+    stored: Sequence[_Candidate], cases: Mapping[Key, int], opened: set[int], summary: IngestSummary
 ) -> None:
-    """Count the posts each case gained; a flagged post raises the case's priority and
-    adds its reasons; the brand answering natively is the case's first response."""
+    """Cases opened before this batch gain its posts of their conversation."""
     joined: dict[int, list[_Candidate]] = defaultdict(list)
     for candidate in stored:
         case_id = candidate.row["case_id"]
-        if case_id is not None and not candidate.context:
+        if case_id is not None and case_id not in opened and not candidate.context:
             joined[case_id].append(candidate)
     if not joined:
         return
     for case in Case.objects.filter(pk__in=joined).select_for_update():
-        posts = joined[case.pk]
-        was_new = case.post_count == 0
-        case.post_count += len(posts)
-        case.last_post_at = max([case.last_post_at, *(c.post.created_at for c in posts)])
-        for candidate in posts:
-            score, parts = candidate.priority
-            if score > case.priority:
-                case.priority, case.priority_reasons = score, parts
-            case.reasons = list(dict.fromkeys([*case.reasons, *candidate.row["flag_reasons"]]))
-            if candidate.row["from_brand"] and case.first_response_at is None:
-                case.first_response_at = candidate.post.created_at
-        # One UPDATE per case: Django's bulk_update (CASE WHEN per row and field) measured
-        # 3x slower than this for ~150 cases a batch.
+        _join(case, joined[case.pk])
         case.save(
-            update_fields=[
-                "post_count",
-                "last_post_at",
-                "priority",
-                "priority_reasons",
-                "reasons",
-                "first_response_at",
-            ]
-        )
-        if not was_new:
-            summary.cases_updated += 1
+            update_fields=["post_count", "last_post_at", "priority", "priority_reasons", "reasons",
+                           "first_response_at"]
+        )  # fmt: skip
+        summary.cases_updated += 1
 
 
-def _drop_empty_cases(cases: dict[Key, int], summary: IngestSummary) -> None:
-    """Cases opened for posts that another worker stored first (it opened its own)."""
-    empty = Case.objects.filter(pk__in=cases.values(), post_count=0).exclude(
-        pk__in=Post.objects.filter(case__in=cases.values()).values("case_id")
+def _recount_opened(opened: set[int], summary: IngestSummary) -> None:
+    """Cases this batch opened, when another worker stored some of their posts first:
+    count what they really hold, and drop those left empty (that worker opened its own)."""
+    counts = dict(
+        Post.objects.filter(case__in=opened).values("case").annotate(n=Count("id")).values_list("case", "n")
     )
-    dropped = set(empty.values_list("pk", flat=True))
-    if dropped:
-        empty.delete()
-        summary.cases_opened -= len(dropped)
-        for key in [key for key, pk in cases.items() if pk in dropped]:
-            del cases[key]
+    empty = [pk for pk in opened if not counts.get(pk)]
+    Case.objects.filter(pk__in=empty).delete()
+    summary.cases_opened -= len(empty)
+    for pk, count in counts.items():
+        Case.objects.filter(pk=pk).update(post_count=count)
 
 
 # --- matches and edges ---------------------------------------------------------------
