@@ -24,6 +24,7 @@ from django.utils import timezone
 from rapidfuzz import fuzz
 
 from scrm.actors import Actor
+from scrm.db import update_rows
 from scrm.models import AuditEntry
 from scrm.services import audit_record_many
 
@@ -173,17 +174,19 @@ def _link_chunk(identities: list[SocialIdentity], minimum: float, summary: LinkS
 def _link(links: list[tuple[SocialIdentity, int, float, dict[str, Any]]], *, actor: Actor) -> int:
     """Link each (identity, customer id, confidence, evidence); audit each link."""
     now = timezone.now()
-    done = []
-    for identity, customer_id, confidence, evidence in links:
-        # Conditional update: a person linking it meanwhile wins.
-        if SocialIdentity.objects.filter(pk=identity.pk, customer__isnull=True).update(
-            customer_id=customer_id,
-            link_method=SocialIdentity.LinkMethod.AUTOMATIC,
-            link_confidence=confidence,
-            link_evidence=evidence,
-            linked_at=now,
-        ):
-            done.append((identity, customer_id, confidence, evidence))
+    by_id = {identity.pk: (identity, customer_id, confidence, evidence)
+             for identity, customer_id, confidence, evidence in links}  # fmt: skip
+    # One conditional UPDATE: an account a person linked meanwhile keeps their choice.
+    changed = update_rows(
+        SocialIdentity,
+        [
+            {"id": identity.pk, "customer": customer_id, "link_method": SocialIdentity.LinkMethod.AUTOMATIC,
+             "link_confidence": confidence, "link_evidence": evidence, "linked_at": now}
+            for identity, customer_id, confidence, evidence in links
+        ],
+        only_if_null=["customer"],
+    )  # fmt: skip
+    done = [by_id[pk] for pk in changed]
     audit_record_many(
         actor=actor,
         action=AuditEntry.Action.LINK,

@@ -185,10 +185,31 @@ _COPY_SAFE = (
 )  # fmt: skip
 
 
+def _copy_json(value: Any) -> str:
+    if not value and value is not None and value != 0:  # {} and [] are most of them
+        return "{}" if isinstance(value, dict) else "[]"
+    return _copy_text(value)
+
+
+def _copy_number(value: Any) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _copy_bool(value: Any) -> str:
+    return "\\N" if value is None else ("t" if value else "f")
+
+
 def _copy_converter(field: models.Field[Any, Any]) -> Any:
     """The fastest right converter for a column: strings need escaping, numbers do not."""
-    if type(field) in (models.CharField, models.TextField, models.URLField):
+    kind = type(field)
+    if kind in (models.CharField, models.TextField, models.URLField):
         return _copy_string
+    if kind is models.JSONField:
+        return _copy_json
+    if kind is models.BooleanField:
+        return _copy_bool
+    if kind in (models.FloatField, models.ForeignKey) or issubclass(kind, models.IntegerField):
+        return _copy_number
     return _copy_text
 
 
@@ -224,3 +245,49 @@ def _copy_insert_new(
             f"ON CONFLICT {target} DO NOTHING RETURNING {back}"
         )
         return list(cursor.fetchall())
+
+
+def update_rows(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str = "id",
+    only_if_null: Sequence[str] = (),
+) -> list[Any]:
+    """UPDATE many rows, each with its own values, in one statement per chunk; return the
+    keys of the rows changed. Every row maps field names to values and holds `key`.
+    `only_if_null` names fields that must still be NULL in the stored row (e.g. an
+    identity's customer), so that a row someone else changed meanwhile is left alone
+    (and not returned).
+
+    Django's bulk_update builds a CASE WHEN per row and field: slow to build and to run."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    fields = _columns(model, names)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    key_column = quote(_column(model, key))
+    columns = [quote(str(field.column)) for field in fields]
+    if connection.vendor == "postgresql":  # VALUES are untyped there: say what each column is
+        one = "(" + ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in fields) + ")"
+    else:
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns if column != key_column)
+    condition = "".join(f" AND {table}.{quote(_column(model, name))} IS NULL" for name in only_if_null)
+    changed: list[Any] = []
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, len(fields)):
+            params = [
+                field.get_db_prep_save(row[name], connection)
+                for row in chunk
+                for field, name in zip(fields, names, strict=True)
+            ]
+            cursor.execute(
+                f"WITH v ({', '.join(columns)}) AS (VALUES {', '.join([one] * len(chunk))}) "  # noqa: S608
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key_column} = v.{key_column}"
+                f"{condition} RETURNING {table}.{key_column}",
+                params,
+            )
+            changed.extend(row[0] for row in cursor.fetchall())
+    return changed

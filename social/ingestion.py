@@ -26,7 +26,7 @@ from customers.linking import identities_link
 from customers.models import SocialIdentity
 from customers.normalize import HANDLE_RE
 from scrm.actors import Actor
-from scrm.db import insert_new, upsert_counts
+from scrm.db import insert_new, update_rows, upsert_counts
 
 from . import nlp
 from .flags import PostFacts, active_flag_rules, flag_reasons, priority
@@ -181,15 +181,16 @@ def _upsert_authors(
     query = Q()
     for network, ids in by_network.items():
         query |= Q(network=network, external_id__in=ids)
-    for identity in SocialIdentity.objects.filter(query).only(
-        "id", "network", "external_id", "handle", "handle_normalized", "display_name",
-        "followers_count", "customer_id",
-    ):  # fmt: skip
-        key = (identity.network, str(identity.external_id))
+    columns = ("id", "network", "external_id", "handle", "handle_normalized", "display_name",
+               "followers_count", "customer_id")  # fmt: skip
+    for values in SocialIdentity.objects.filter(query).values_list(*columns):
+        pk, network, external_id, handle, handle_normalized, display_name, followers, customer_id = values
+        key = (network, str(external_id))
         author = authors[key]
-        found[key] = _Identity(identity.pk, identity.handle_normalized, identity.followers_count or 0,
-                               identity.customer_id)  # fmt: skip
-        if _refresh_identity(identity, author):
+        found[key] = _Identity(pk, handle_normalized, followers or 0, customer_id)
+        if _differs(author, handle, display_name, followers):
+            identity = SocialIdentity(**dict(zip(columns, values, strict=True)))
+            _refresh_identity(identity, author)
             stale.append(identity)
 
     missing = {key: author for key, author in authors.items() if key not in found}
@@ -197,10 +198,9 @@ def _upsert_authors(
     for key in adopted:
         missing.pop(key)
     if stale:
-        SocialIdentity.objects.bulk_update(
-            stale,
-            ["external_id", "handle", "handle_normalized", "display_name", "followers_count", "updated_at"],
-        )
+        fields = ("id", "external_id", "handle", "handle_normalized", "display_name", "followers_count",
+                  "updated_at")  # fmt: skip
+        update_rows(SocialIdentity, [{name: getattr(i, name) for name in fields} for i in stale])
     created: list[int] = []
     if missing:
         rows = [_identity_row(network, author, now) for (network, _), author in missing.items()]
@@ -220,6 +220,17 @@ def _upsert_authors(
                 found[key] = _Identity(identity.pk, identity.handle_normalized,
                                        identity.followers_count or 0, identity.customer_id)  # fmt: skip
     return found, created
+
+
+def _differs(author: ProviderAuthor, handle: str, display_name: str, followers: int | None) -> bool:
+    """Whether the network now says something else about the account than we stored."""
+    new_handle = _clean(author.handle.lstrip("@"), 100)
+    new_name = _clean(author.name, 200)
+    return bool(
+        (new_handle and new_handle != handle)
+        or (new_name and new_name != display_name)
+        or (author.followers is not None and author.followers != followers)
+    )
 
 
 def _refresh_identity(identity: SocialIdentity, author: ProviderAuthor) -> bool:
@@ -444,7 +455,10 @@ def _refresh_existing(batch: Mapping[Key, _Candidate]) -> set[Key]:
                 setattr(post, name, value)
             stale.append(post)
     if stale:
-        Post.objects.bulk_update(stale, ["metrics", *METRIC_NAMES])
+        update_rows(Post, [
+            {"id": post.pk, "metrics": post.metrics, **{name: getattr(post, name) for name in METRIC_NAMES}}
+            for post in stale
+        ])  # fmt: skip
     return existing
 
 
@@ -651,13 +665,16 @@ def _update_joined_cases(
             joined[case_id].append(candidate)
     if not joined:
         return
-    for case in Case.objects.filter(pk__in=joined).select_for_update():
+    changed = []
+    for case in Case.objects.filter(pk__in=joined).select_for_update():  # locked: counts add up
         _join(case, joined[case.pk])
-        case.save(
-            update_fields=["post_count", "last_post_at", "priority", "priority_reasons", "reasons",
-                           "first_response_at"]
-        )  # fmt: skip
-        summary.cases_updated += 1
+        changed.append({
+            "id": case.pk, "post_count": case.post_count, "last_post_at": case.last_post_at,
+            "priority": case.priority, "priority_reasons": case.priority_reasons, "reasons": case.reasons,
+            "first_response_at": case.first_response_at,
+        })  # fmt: skip
+    update_rows(Case, changed)
+    summary.cases_updated += len(changed)
 
 
 def _recount_opened(opened: set[int], summary: IngestSummary) -> None:
