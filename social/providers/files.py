@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import deque
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,9 @@ ID_LENGTH = 100  # the width of every network id column
 
 class RecordError(ValueError):
     """A record that does not have the contract shape; the message says which field and why."""
+
+
+Record = tuple[int, dict[str, Any] | RecordError]  # (line number, record or why it is unreadable)
 
 
 def _text(record: Mapping[str, Any], key: str, *, required: bool = False, label: str = "") -> str | None:
@@ -214,7 +220,7 @@ def _undecodable(value: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in value)
 
 
-def _jsonl_records(handle: Any) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
+def _jsonl_records(handle: Any) -> Iterator[Record]:
     for line_number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -227,7 +233,7 @@ def _jsonl_records(handle: Any) -> Iterator[tuple[int, dict[str, Any] | RecordEr
             yield line_number, RecordError(f"not valid JSON: {error.msg} (column {error.colno})")
 
 
-def _csv_records(handle: Any) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
+def _csv_records(handle: Any) -> Iterator[Record]:
     reader = csv.DictReader(handle)
     if not reader.fieldnames or "external_id" not in reader.fieldnames:
         yield 1, RecordError("header row missing or without an external_id column")
@@ -242,12 +248,39 @@ def _csv_records(handle: Any) -> Iterator[tuple[int, dict[str, Any] | RecordErro
         yield reader.line_num, record_from_csv_row(row)
 
 
+@dataclass
+class _Reading:
+    """A file being read, `position` records in; `pending` is a record read ahead to
+    know whether another page follows."""
+
+    path: Path
+    file_format: str
+    handle: Any
+    records: Iterator[Record]
+    position: int
+    pending: Record | None = None
+
+    def take(self, limit: int) -> list[Record]:
+        taken: list[Record] = []
+        if self.pending is not None and limit > 0:
+            taken, self.pending = [self.pending], None
+        taken.extend(islice(self.records, limit - len(taken)))
+        self.position += len(taken)
+        return taken
+
+    def has_more(self) -> bool:
+        if self.pending is None:
+            self.pending = next(self.records, None)
+        return self.pending is not None
+
+
 class FilesProvider(Provider):
     """Reads posts from a file, `limit` records per page.
 
     `FetchQuery.target` (or the path given at construction) names the file; the
     format comes from `file_format` or the suffix (.jsonl/.ndjson/.json -> JSONL,
-    .csv -> CSV). The cursor is the count of records already read.
+    .csv -> CSV). The cursor is the count of records already read; a page that
+    continues the previous one goes on reading the open file where it stopped.
     """
 
     name = "files"
@@ -255,6 +288,7 @@ class FilesProvider(Provider):
     def __init__(self, path: str | Path | None = None, *, file_format: str | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self.file_format = file_format
+        self._reading: _Reading | None = None
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> FilesProvider:
@@ -274,6 +308,28 @@ class FilesProvider(Provider):
             f"{path.name}: unknown format {file_format!r} (use .jsonl or .csv)", retryable=False
         )
 
+    def _reading_at(self, path: Path, file_format: str, position: int) -> _Reading:
+        """The file open at record `position`: the one the previous page stopped at when
+        the cursor continues it, so reading a file page by page reads it once."""
+        reading = self._reading
+        if reading is not None and (reading.path, reading.file_format, reading.position) == (
+            path, file_format, position,
+        ):  # fmt: skip
+            return reading
+        self.close()
+        # surrogateescape: a bad byte spoils its own record, not the whole import.
+        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        records = _csv_records(handle) if file_format == "csv" else _jsonl_records(handle)
+        deque(islice(records, position), maxlen=0)
+        self._reading = _Reading(path, file_format, handle, records, position)
+        return self._reading
+
+    def close(self) -> None:
+        """Close the file a paged read left open (done by itself at the last page)."""
+        if self._reading is not None:
+            self._reading.handle.close()
+            self._reading = None
+
     def fetch(self, query: FetchQuery) -> Page:
         """The next `query.limit` records after `query.cursor`, valid ones as posts, others as problems."""
         if query.stream is not Stream.FEED:
@@ -282,30 +338,25 @@ class FilesProvider(Provider):
         skip = int(query.cursor or 0)
         posts: list[ProviderPost] = []
         problems: list[Problem] = []
-        consumed = 0
-        more = False
         try:
-            # surrogateescape: a bad byte spoils its own record, not the whole import.
-            with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-                records = _csv_records(handle) if file_format == "csv" else _jsonl_records(handle)
-                for index, (line_number, record) in enumerate(records):
-                    if index < skip:
-                        continue
-                    if consumed == query.limit:
-                        more = True
-                        break
-                    consumed += 1
-                    try:
-                        if isinstance(record, RecordError):
-                            raise record
-                        posts.append(post_from_contract(record))
-                    except (RecordError, ValueError) as error:
-                        problems.append(Problem(location=f"line {line_number}", message=str(error)))
+            reading = self._reading_at(path, file_format, skip)
+            batch = reading.take(query.limit)
+            more = reading.has_more()
         except OSError as error:
+            self.close()
             raise ProviderError(f"cannot read {path}: {error}", retryable=False) from error
+        for line_number, record in batch:
+            try:
+                if isinstance(record, RecordError):
+                    raise record
+                posts.append(post_from_contract(record))
+            except (RecordError, ValueError) as error:
+                problems.append(Problem(location=f"line {line_number}", message=str(error)))
+        if not more:
+            self.close()
         return Page(
             posts=tuple(posts),
-            next_cursor=str(skip + consumed) if more else None,
+            next_cursor=str(reading.position) if more else None,
             problems=tuple(problems),
         )
 

@@ -154,6 +154,21 @@ def test_pages_resume_from_the_cursor(tmp_path: Path) -> None:
     assert pages == 3
 
 
+def test_a_file_read_page_by_page_is_opened_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [{**GOOD, "external_id": str(n)} for n in range(1, 8)]
+    path = write_jsonl(tmp_path / "posts.jsonl", lines)
+    opened = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self) or real_open(self, *a, **k))
+    provider = FilesProvider(path)
+    posts, _, pages = read_all(provider, limit=2)
+    assert ([p.external_id for p in posts], pages, len(opened)) == ([str(n) for n in range(1, 8)], 4, 1)
+    # A cursor that does not continue the previous page (a resumed import) opens it again.
+    page = provider.fetch(FetchQuery(stream=Stream.FEED, cursor="5", limit=5))
+    assert [p.external_id for p in page.posts] == ["6", "7"] and page.next_cursor is None
+    assert len(opened) == 2
+
+
 def test_csv_import_with_metric_columns(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_text(
