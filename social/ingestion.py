@@ -585,6 +585,25 @@ def _prepare(
 # --- cases ---------------------------------------------------------------------------
 
 
+@dataclass
+class _CaseDraft:
+    """A case this batch opens, completed before it is inserted (same fields as Case)."""
+
+    network: str
+    conversation: str
+    author_id: int | None
+    opened_at: datetime
+    last_post_at: datetime
+    priority: int = 0
+    priority_reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    post_count: int = 0
+    first_response_at: datetime | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {**asdict(self), "status": Case.Status.NEW}
+
+
 def _open_cases(
     fresh: Sequence[_Candidate], now: datetime, summary: IngestSummary, opened: set[int]
 ) -> dict[Key, int]:
@@ -595,31 +614,33 @@ def _open_cases(
     conversations = {(c.post.network, c.row["conversation"]) for c in fresh if not c.context}
     if not conversations:
         return {}
-    query = _per_network("conversation", conversations)
     cases: dict[Key, int] = {}
-    resolved: dict[Key, Case] = {}
-    for case in Case.objects.filter(query).order_by("opened_at"):
-        key = (case.network, case.conversation)
-        if case.status != Case.Status.RESOLVED:
-            cases[key] = case.pk
+    resolved: dict[Key, tuple[int, int | None]] = {}
+    for pk, network, conversation, status, author_id in (
+        Case.objects.filter(_per_network("conversation", conversations))
+        .order_by("opened_at")
+        .values_list("pk", "network", "conversation", "status", "author_id")
+    ):
+        if status != Case.Status.RESOLVED:
+            cases[(network, conversation)] = pk
         else:
-            resolved[key] = case  # the latest wins
+            resolved[(network, conversation)] = (pk, author_id)  # the latest wins
     reopen: list[int] = []
-    new: dict[Key, Case] = {}
+    new: dict[Key, _CaseDraft] = {}
     for candidate in sorted((c for c in fresh if not c.context), key=lambda c: c.post.created_at):
         key = (candidate.post.network, candidate.row["conversation"])
         if key in cases or key in new:
             continue
-        earlier = resolved.get(key)
-        if earlier is not None and earlier.author_id and earlier.author_id == candidate.row["author_id"]:
-            reopen.append(earlier.pk)
-            cases[key] = earlier.pk
+        earlier_pk, earlier_author = resolved.get(key, (None, None))
+        if earlier_pk is not None and earlier_author and earlier_author == candidate.row["author_id"]:
+            reopen.append(earlier_pk)
+            cases[key] = earlier_pk
         elif candidate.row["flagged"]:
             score, parts = candidate.priority
-            new[key] = Case(
-                network=key[0], conversation=key[1], author_id=candidate.row["author_id"],
-                priority=score, priority_reasons=parts, reasons=candidate.row["flag_reasons"],
-                opened_at=now, last_post_at=candidate.post.created_at, post_count=0,
+            new[key] = _CaseDraft(
+                network=key[0], conversation=key[1], author_id=candidate.row["author_id"], opened_at=now,
+                last_post_at=candidate.post.created_at, priority=score, priority_reasons=parts,
+                reasons=candidate.row["flag_reasons"],
             )  # fmt: skip
     if reopen:
         Case.objects.filter(pk__in=reopen, status=Case.Status.RESOLVED).update(
@@ -631,16 +652,26 @@ def _open_cases(
         key = (candidate.post.network, candidate.row["conversation"])
         if key in new and not candidate.context:
             joining[key].append(candidate)
-    for key, case in new.items():
-        _join(case, joining[key])
-    for case in Case.objects.bulk_create(new.values()):
-        cases[(case.network, case.conversation)] = case.pk
-        opened.add(case.pk)
-    summary.cases_opened = len(new)
+    for key, draft in new.items():
+        _join(draft, joining[key])
+    inserted = insert_new(
+        Case, [draft.row() for draft in new.values()], unique=["network", "conversation"],
+        unique_where="NOT status = 'resolved'", returning=["id", "network", "conversation"],
+    )  # fmt: skip
+    for pk, network, conversation in inserted:
+        cases[(network, conversation)] = pk
+        opened.add(pk)
+    summary.cases_opened = len(inserted)
+    if len(inserted) < len(new):  # another worker opened some of them a moment ago: join those
+        late = {key for key in new if key not in cases}
+        for pk, network, conversation in Case.objects.filter(
+            _per_network("conversation", late), ~Q(status=Case.Status.RESOLVED)
+        ).values_list("pk", "network", "conversation"):
+            cases[(network, conversation)] = pk
     return cases
 
 
-def _join(case: Case, posts: Sequence[_Candidate]) -> None:
+def _join(case: Case | _CaseDraft, posts: Sequence[_Candidate]) -> None:
     """Add `posts` of the conversation to the case: counts, last post, the highest
     priority, the reasons, and the brand's own answer as its first response."""
     case.post_count += len(posts)
