@@ -22,7 +22,7 @@ from ..providers.files import RecordError, post_from_contract
 MAX_POSTS = 1000
 URL_LENGTH = 500  # Post.url
 LANGUAGE_LENGTH = 35  # a BCP 47 tag; only its primary subtag is kept
-_FIELD_MESSAGE = re.compile(r"^(?P<field>[a-z_][\w.]*): (?P<message>.+)$", re.DOTALL)
+_FIELD_MESSAGE = re.compile(r"^(?P<field>[A-Za-z_][^:\s]*): (?P<message>.+)$", re.DOTALL)
 _check_url = URLValidator(schemes=["http", "https"])
 
 # --- input ---------------------------------------------------------------------------
