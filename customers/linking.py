@@ -144,6 +144,9 @@ def identities_link(*, actor: Actor, identity_ids: Iterable[int] | None = None) 
     candidates = unlinked.filter(~Q(handle_normalized="") | ~Q(profile={})).only(
         "id", "network", "handle", "handle_normalized", "display_name", "profile"
     )
+    if identity_ids is not None:  # a few, from ingestion: one plain query
+        _link_chunk(list(candidates), minimum, summary, actor)
+        return summary
     chunk: list[SocialIdentity] = []
     for identity in candidates.iterator(chunk_size=2000):
         chunk.append(identity)

@@ -10,6 +10,7 @@ whether trying again later can help, and `retry_at` says when, if the network to
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,15 @@ from typing import Any, ClassVar
 NETWORK_X = "x"
 NETWORK_FACEBOOK = "facebook"
 NETWORKS = frozenset({"x", "facebook", "instagram", "linkedin", "youtube", "tiktok", "foursquare"})
+
+
+# "@handle" in a text, not inside an e-mail address or a word.
+_HANDLE_IN_TEXT = re.compile(r"(?<![\w@.])@([A-Za-z0-9_]{1,50})\b")
+
+
+def mentions_in(text: str) -> tuple[str, ...]:
+    """The @handles a text names, in order, each once, without "@"."""
+    return tuple(dict.fromkeys(_HANDLE_IN_TEXT.findall(text or "")))
 
 
 def as_utc(moment: datetime) -> datetime:

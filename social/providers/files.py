@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import (
+    NETWORK_FACEBOOK,
     NETWORKS,
     FetchQuery,
     Page,
@@ -42,6 +43,7 @@ from .base import (
     ReferenceKind,
     ReplyResult,
     Stream,
+    mentions_in,
 )
 
 METRIC_PREFIX = "metric_"
@@ -124,6 +126,11 @@ def _mentions(value: Any) -> tuple[str, ...]:
     return tuple(item.lstrip("@") for item in value if item.strip())
 
 
+def _text_mentions(network: str, text: str) -> tuple[str, ...]:
+    """Without a `mentions` list, the @handles of the text (Facebook tags by id, not by name)."""
+    return () if network == NETWORK_FACEBOOK else mentions_in(text)
+
+
 def post_from_contract(record: Mapping[str, Any]) -> ProviderPost:
     """A post in the api-contract shape as a ProviderPost; RecordError says what is wrong
     (its message starts with the field, e.g. "created_at: needs a time zone")."""
@@ -169,7 +176,7 @@ def post_from_contract(record: Mapping[str, Any]) -> ProviderPost:
         in_reply_to_external_id=_id(record, "in_reply_to"),
         conversation_id=_id(record, "conversation_id"),
         referenced=_references(record.get("references")),
-        mentions=_mentions(record.get("mentions")),
+        mentions=_mentions(record["mentions"]) if "mentions" in record else _text_mentions(network, text),
         metrics={name: value for name, value in counts.items() if value is not None},
         raw=dict(record),
     )

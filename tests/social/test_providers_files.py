@@ -205,3 +205,14 @@ def test_reply_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProviderError) as raised:
         FilesProvider(tmp_path / "a.jsonl").reply("1", "hello")
     assert raised.value.retryable is False
+
+
+def test_mentions_come_from_the_text_unless_listed() -> None:
+    from social.providers.files import post_from_contract
+
+    base = {"network": "x", "external_id": "1", "created_at": "2026-11-01T10:00:00Z"}
+    post = post_from_contract({**base, "text": "@AcmeSupport cc @jo_b, mail me at a@b.com"})
+    assert post.mentions == ("AcmeSupport", "jo_b")
+    assert post_from_contract({**base, "text": "@AcmeSupport hi", "mentions": []}).mentions == ()
+    facebook = post_from_contract({**base, "network": "facebook", "text": "@Somebody hi"})
+    assert facebook.mentions == ()
