@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from scrm.actors import Actor
 from scrm.errors import ValidationFailed
@@ -39,14 +40,14 @@ def _check_account(
 ) -> None:
     errors: dict[str, list[str]] = {}
     if provider not in PROVIDER_NETWORKS:
-        errors["provider"] = [f"Unknown provider {provider!r}."]
+        errors["provider"] = [gettext("Unknown provider %(name)s.") % {"name": repr(provider)}]
     if not name.strip():
-        errors["name"] = ["An account needs a name."]
+        errors["name"] = [gettext("An account needs a name.")]
     for key in REQUIRED_CREDENTIALS.get(provider, ()):
         if not str(credentials.get(key) or "").strip():
-            errors[key] = ["Required for this network."]
+            errors[key] = [gettext("Required for this network.")]
     if poll_interval_seconds < 15:
-        errors["poll_interval_seconds"] = ["Poll at most every 15 seconds."]
+        errors["poll_interval_seconds"] = [gettext("Poll at most every 15 seconds.")]
     if errors:
         raise ValidationFailed(errors)
 
@@ -66,7 +67,7 @@ def account_create(
     """Connect a brand account. Secrets are stored encrypted and never shown again."""
     _check_account(provider, name, credentials, poll_interval_seconds)
     if ConnectedAccount.objects.filter(name=name.strip()).exists():
-        raise ValidationFailed({"name": ["An account with this name exists already."]})
+        raise ValidationFailed({"name": [gettext("An account with this name exists already.")]})
     account = ConnectedAccount(
         name=name.strip(),
         provider=provider,
@@ -94,7 +95,7 @@ def account_update(
     allowed = {"name", "handle", "external_id", "active", "poll_interval_seconds", "monthly_post_cap"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ValidationFailed({name: ["Cannot be changed."] for name in sorted(unknown)})
+        raise ValidationFailed({name: [gettext("Cannot be changed.")] for name in sorted(unknown)})
     merged = dict(account.credentials)
     merged.update({key: value for key, value in (credentials or {}).items() if value not in (None, "")})
     _check_account(
@@ -213,25 +214,29 @@ def _rule_fields(
     }
     errors: dict[str, list[str]] = {}
     if not values["name"]:
-        errors["name"] = ["A rule needs a name."]
+        errors["name"] = [gettext("A rule needs a name.")]
     if kind not in ListeningRule.Kind.values:
-        errors["kind"] = [f"Choose one of {', '.join(ListeningRule.Kind.values)}."]
+        errors["kind"] = [
+            gettext("Choose one of %(values)s.") % {"values": ", ".join(ListeningRule.Kind.values)}
+        ]
     if stream not in ListeningRule.Stream.values:
-        errors["stream"] = [f"Choose one of {', '.join(ListeningRule.Stream.values)}."]
+        errors["stream"] = [
+            gettext("Choose one of %(values)s.") % {"values": ", ".join(ListeningRule.Stream.values)}
+        ]
     searching = stream == ListeningRule.Stream.SEARCH
     if searching and not (values["keywords"] or values["hashtags"] or values["handles"]):
-        errors["keywords"] = ["Give at least one keyword, hashtag or handle."]
+        errors["keywords"] = [gettext("Give at least one keyword, hashtag or handle.")]
     if account is not None:
         if (
             stream == ListeningRule.Stream.FEED
             and account.network != "facebook"
             and account.provider != "fake"
         ):
-            errors["stream"] = ["Only a Facebook page has a feed to read."]
+            errors["stream"] = [gettext("Only a Facebook page has a feed to read.")]
         if stream == ListeningRule.Stream.SEARCH and account.network == "facebook":
-            errors["stream"] = ["Facebook offers no keyword search: read the page feed instead."]
+            errors["stream"] = [gettext("Facebook offers no keyword search: read the page feed instead.")]
     elif stream != ListeningRule.Stream.SEARCH:
-        errors["account"] = ["Choose the account whose mentions or feed to read."]
+        errors["account"] = [gettext("Choose the account whose mentions or feed to read.")]
     if errors:
         raise ValidationFailed(errors)
     return values
@@ -242,7 +247,7 @@ def rule_create(*, actor: Actor, **fields: Any) -> ListeningRule:
     """A listening rule; polled by its account (if any) from now on."""
     values = _rule_fields(**fields)
     if ListeningRule.objects.filter(name=values["name"]).exists():
-        raise ValidationFailed({"name": ["A rule with this name exists already."]})
+        raise ValidationFailed({"name": [gettext("A rule with this name exists already.")]})
     rule = ListeningRule.objects.create(**values, next_poll_at=timezone.now())
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, subject=rule, summary=f"Listening rule {rule}")
     return rule
@@ -255,7 +260,7 @@ def rule_update(
     """Change a rule. New terms restart its cursor (the old position meant another query)."""
     values = _rule_fields(**fields)
     if ListeningRule.objects.filter(name=values["name"]).exclude(pk=rule.pk).exists():
-        raise ValidationFailed({"name": ["A rule with this name exists already."]})
+        raise ValidationFailed({"name": [gettext("A rule with this name exists already.")]})
     query_changed = any(
         values[k] != getattr(rule, k)
         for k in ("keywords", "hashtags", "handles", "languages", "stream", "account")
