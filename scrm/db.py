@@ -139,6 +139,15 @@ def upsert_counts(
                 f"THEN excluded.{column} ELSE {table}.{column} END"
             )
     action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+    copyable = all(type(field) in _COPY_SAFE for field in fields)
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS and copyable:
+        with connection.cursor() as cursor:
+            stage = _copy_to_stage(cursor, model, fields, names, rows, columns)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) {action}"
+            )
+        return
     with connection.cursor() as cursor:
         for chunk in _chunks(rows, len(fields)):
             values, params = _values(fields, names, chunk)
@@ -213,6 +222,34 @@ def _copy_converter(field: models.Field[Any, Any]) -> Any:
     return _copy_text
 
 
+def _copy_to_stage(
+    cursor: Any,
+    model: type[models.Model],
+    fields: Sequence[models.Field[Any, Any]],
+    names: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    columns: str,
+) -> str:
+    """COPY the rows into this connection's staging table for `columns` of `model`
+    (created on first use, emptied at every commit; no constraints); return its name."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    stage = connection.ops.quote_name(f"stage_{model._meta.db_table}_{zlib.crc32(columns.encode()):08x}")
+    stream = io.StringIO()
+    write = stream.write
+    converters = [(name, _copy_converter(field)) for field, name in zip(fields, names, strict=True)]
+    for row in rows:
+        write("\t".join([convert(row[name]) for name, convert in converters]))
+        write("\n")
+    stream.seek(0)
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
+    cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN", stream)
+    return stage
+
+
 def _copy_insert_new(
     model: type[models.Model],
     fields: Sequence[models.Field[Any, Any]],
@@ -223,23 +260,8 @@ def _copy_insert_new(
     back: str,
 ) -> list[tuple[Any, ...]]:
     table = connection.ops.quote_name(model._meta.db_table)
-    # One staging table per connection and column list (its name says which).
-    stage = connection.ops.quote_name(f"stage_{model._meta.db_table}_{zlib.crc32(columns.encode()):08x}")
-    stream = io.StringIO()
-    write = stream.write
-    converters = [(name, _copy_converter(field)) for field, name in zip(fields, names, strict=True)]
-    for row in rows:
-        write("\t".join([convert(row[name]) for name, convert in converters]))
-        write("\n")
-    stream.seek(0)
     with connection.cursor() as cursor:
-        # A private table per connection, emptied at every commit; same columns, no constraints.
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {columns} FROM {table} WITH NO DATA"
-        )
-        cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
-        cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN", stream)
+        stage = _copy_to_stage(cursor, model, fields, names, rows, columns)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "  # noqa: S608
             f"ON CONFLICT {target} DO NOTHING RETURNING {back}"

@@ -159,8 +159,9 @@ class Post(models.Model):
 
     network = models.CharField(_("network"), max_length=20, choices=Network.choices)
     external_id = models.CharField(_("post id on the network"), max_length=100)
+    # Indexed by (author, created_at) and (case) where set, below: every index costs each insert.
     author = models.ForeignKey(
-        SocialIdentity, null=True, blank=True, on_delete=models.PROTECT, related_name="posts"
+        SocialIdentity, null=True, blank=True, on_delete=models.PROTECT, related_name="posts", db_index=False
     )
     text = models.TextField(_("text"), blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
@@ -181,7 +182,9 @@ class Post(models.Model):
     from_brand = models.BooleanField(default=False, help_text="written by a connected brand account")
     flagged = models.BooleanField(_("flagged"), default=False)
     flag_reasons = models.JSONField(default=list, blank=True)
-    case = models.ForeignKey("Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
+    case = models.ForeignKey(
+        "Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="posts", db_index=False
+    )
     rules: models.ManyToManyField[ListeningRule, PostRuleMatch] = models.ManyToManyField(
         ListeningRule, through="PostRuleMatch", related_name="posts"
     )
@@ -206,6 +209,7 @@ class Post(models.Model):
             models.Index(fields=["author", "created_at"], name="post_author_created_idx"),
             models.Index(fields=["network", "conversation"], name="post_conversation_idx"),
             models.Index(fields=["created_at"], condition=Q(flagged=True), name="post_flagged_created_idx"),
+            models.Index(fields=["case"], condition=Q(case__isnull=False), name="post_case_idx"),
         ]
 
     def __str__(self) -> str:
