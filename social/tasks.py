@@ -7,13 +7,15 @@ a refused credential marks the account unhealthy and stops there.
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, shared_task, signals
 from django.db import DatabaseError
 
+from . import nlp
 from .polling import inbound_failed, inbound_ingest, rule_poll, rules_due
 from .providers.base import ProviderError
 from .services import inbound_batches_stuck
@@ -28,6 +30,16 @@ def _countdown(task: Task, error: ProviderError | None = None) -> int:
     if error is not None and error.retry_at is not None:
         return max(1, int((error.retry_at - datetime.now(tz=UTC)).total_seconds()) + 1)
     return int(min(15 * 2**task.request.retries, 3600))
+
+
+@signals.worker_init.connect
+def _preload_text_analysis(**_kwargs: object) -> None:
+    """Load the language model and both sentiment lexicons once, before the pool forks
+    (its processes share them), then freeze them out of the garbage collector's sight:
+    otherwise every collection walks the lexicons' hundreds of thousands of objects, which
+    makes each batch noticeably slower (docs/performance.md)."""
+    nlp.preload()
+    gc.freeze()
 
 
 @shared_task(name="social.poll_due_rules", ignore_result=True)
