@@ -195,9 +195,15 @@ _COPY_SAFE = (
 
 
 def _copy_json(value: Any) -> str:
-    if not value and value is not None and value != 0:  # {} and [] are most of them
+    if value is None:
+        return "\\N"
+    if not value and isinstance(value, dict | list):  # {} and [] are most of them
         return "{}" if isinstance(value, dict) else "[]"
-    return _copy_text(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_COPY_ESCAPES)
+
+
+def _copy_moment(value: Any) -> str:
+    return "\\N" if value is None else value.isoformat()
 
 
 def _copy_number(value: Any) -> str:
@@ -217,6 +223,8 @@ def _copy_converter(field: models.Field[Any, Any]) -> Any:
         return _copy_json
     if kind is models.BooleanField:
         return _copy_bool
+    if kind in (models.DateTimeField, models.DateField):
+        return _copy_moment
     if kind in (models.FloatField, models.ForeignKey) or issubclass(kind, models.IntegerField):
         return _copy_number
     return _copy_text
