@@ -63,6 +63,7 @@ from social.services import inbound_batch_receive, rule_create
 
 from .context import FULL
 from .report import Figure, percentile
+from .seed import copy_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "sentiment"
@@ -297,16 +298,6 @@ def make_posts(rng: random.Random, count: int, authors: Sequence[Author]) -> lis
 # --- the floor ------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dict | list):
-        value = json.dumps(value)
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 FLOOR_COLUMNS = (
     "id", "network", "external_id", "text", "language", "created_at", "url", "in_reply_to", "conversation",
     "references", "mentions", "likes", "replies", "reposts", "quotes", "metrics", "sentiment",
@@ -350,7 +341,7 @@ def floor(lines: Sequence[str]) -> tuple[float, dict[str, float]]:
                 metrics.get("retweet_count", 0), metrics.get("quote_count", 0), metrics, compound,
                 nlp.label_for(compound), analyzer.model, False, False, [], SOURCE, record, now,
             )  # fmt: skip
-            buffer.write("\t".join(map(_cell, row)))
+            buffer.write("\t".join(map(copy_cell, row)))
             buffer.write("\n")
             parts["json"] += t1 - t0
             parts["language"] += t2 - t1

@@ -60,7 +60,8 @@ def national_phone(e164: str) -> str:
 # --- COPY -------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
+def copy_cell(value: Any) -> str:
+    """One value in PostgreSQL COPY's text format."""
     if value is None:
         return r"\N"
     if isinstance(value, bool):
@@ -89,7 +90,7 @@ def copy_rows(model: type[models.Model], rows: Iterable[dict[str, Any]], *, with
     buffer = io.StringIO()
     total = 0
     for row in rows:
-        buffer.write("\t".join(_cell(row.get(f.attname, defaults[f.attname])) for f in fields))
+        buffer.write("\t".join(copy_cell(row.get(f.attname, defaults[f.attname])) for f in fields))
         buffer.write("\n")
         total += 1
     buffer.seek(0)
