@@ -29,6 +29,7 @@ from scrm.actors import Actor
 from scrm.db import insert_new, update_rows, upsert_counts
 
 from . import nlp
+from .cases import due_times, sla_targets
 from .flags import PostFacts, active_flag_rules, flag_reasons, priority
 from .listening import ListeningContext
 from .models import Case, ListeningRule, Post, PostRuleMatch, SocialEdge
@@ -599,6 +600,8 @@ class _CaseDraft:
     reasons: list[str] = field(default_factory=list)
     post_count: int = 0
     first_response_at: datetime | None = None
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
 
     def row(self) -> dict[str, Any]:
         return {**asdict(self), "status": Case.Status.NEW}
@@ -652,8 +655,10 @@ def _open_cases(
         key = (candidate.post.network, candidate.row["conversation"])
         if key in new and not candidate.context:
             joining[key].append(candidate)
+    targets = sla_targets() if new else {}
     for key, draft in new.items():
         _join(draft, joining[key])
+        draft.first_response_due_at, draft.resolution_due_at = due_times(draft.priority, now, targets)
     inserted = insert_new(
         Case, [draft.row() for draft in new.values()], unique=["network", "conversation"],
         unique_where="NOT status = 'resolved'", returning=["id", "network", "conversation"],

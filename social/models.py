@@ -313,6 +313,13 @@ class Case(models.Model):
     last_post_at = models.DateTimeField(_("last post"))
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    # Who is writing a reply right now (collision warning); the claim lapses by itself.
+    replying_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    replying_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-priority", "opened_at"]
@@ -334,6 +341,119 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.network}:{self.conversation}"
+
+
+class SlaTarget(models.Model):
+    """How fast the brand answers and resolves, per priority band; due times of a case
+    are set from the band of its priority when it opens."""
+
+    class Band(models.TextChoices):
+        HIGH = "high", _("high (70 and above)")
+        NORMAL = "normal", _("normal (40 to 69)")
+        LOW = "low", _("low (below 40)")
+
+    band = models.CharField(_("priority band"), max_length=10, choices=Band.choices, unique=True)
+    first_response_minutes = models.PositiveIntegerField(_("first response within (minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution within (minutes)"))
+
+    class Meta:
+        ordering = ["band"]
+        verbose_name = _("SLA target")
+        verbose_name_plural = _("SLA targets")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_response_minutes__gt=0)
+                & Q(resolution_minutes__gte=models.F("first_response_minutes")),
+                name="sla_target_sane",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_band_display()
+
+
+class Reply(models.Model):
+    """An answer to a case, sent through the network by a worker. `key` makes sending
+    idempotent (the same click or partner call twice is one reply) and the status moves
+    queued -> sending -> sent | failed by conditional updates, so a reply is never sent
+    twice; a failed one keeps the network's reason and can be retried."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="replies")
+    key = models.CharField(max_length=100, help_text="idempotency key of the request that wrote it")
+    text = models.TextField(_("text"))
+    in_reply_to = models.CharField(_("answers the post"), max_length=100)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    api_key = models.ForeignKey("scrm.ApiKey", null=True, blank=True, on_delete=models.SET_NULL)
+    account = models.ForeignKey(ConnectedAccount, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    external_id = models.CharField(_("id on the network"), max_length=100, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
+        constraints = [models.UniqueConstraint(fields=["case", "key"], name="reply_case_key_unique")]
+
+    def __str__(self) -> str:
+        return f"reply {self.pk} to case {self.case_id} ({self.status})"
+
+
+class CaseNote(models.Model):
+    """An internal note on a case: agents only, never sent."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(_("note"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on case {self.case_id}"
+
+
+class CannedReply(models.Model):
+    """A ready answer with variables ({first_name}, {handle}, {case_id}, {agent})."""
+
+    title = models.CharField(_("title"), max_length=100, unique=True)
+    body = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AgentDuty(models.Model):
+    """Whether an agent takes new cases (round robin gives each in turn)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty")
+    on_duty = models.BooleanField(_("on duty"), default=False)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'on' if self.on_duty else 'off'} duty)"
 
 
 class InboundBatch(models.Model):

@@ -16,6 +16,7 @@ from celery import Task, shared_task, signals
 from django.db import DatabaseError
 
 from . import nlp
+from .cases import cases_assign_round_robin, reply_deliver
 from .polling import inbound_failed, inbound_ingest, rule_poll, rules_due
 from .providers.base import ProviderError
 from .services import inbound_batches_stuck
@@ -82,3 +83,16 @@ def ingest_inbound_task(self: Task, batch_id: str) -> dict[str, Any] | None:
             raise
         raise self.retry(exc=error, countdown=_countdown(self)) from error
     return summary.as_dict() if summary else None
+
+
+@shared_task(name="social.deliver_reply", acks_late=True)
+def deliver_reply_task(reply_id: int) -> str | None:
+    """Send one queued reply through the network (at most once; see social.cases)."""
+    reply = reply_deliver(reply_id=reply_id)
+    return reply.status if reply else None
+
+
+@shared_task(name="social.assign_cases", ignore_result=True)
+def assign_cases_task() -> int:
+    """Beat, every minute: new unassigned cases go round robin to the agents on duty."""
+    return cases_assign_round_robin()

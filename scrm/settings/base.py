@@ -160,6 +160,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "social.poll_due_rules",
         "schedule": 60.0,
     },
+    "assign-new-cases": {
+        "task": "social.assign_cases",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------
@@ -250,6 +254,11 @@ LOGGING = {
 # Posts asked for per page when polling, and pages read per poll of a rule at most.
 SOCIAL_POLL_PAGE_SIZE = env.int("SOCIAL_POLL_PAGE_SIZE", default=100)
 SOCIAL_POLL_MAX_PAGES = env.int("SOCIAL_POLL_MAX_PAGES", default=10)
+# SLA targets a new installation starts with, in minutes: (first response, resolution)
+# per priority band; admins change them on the SLA page afterwards.
+SOCIAL_SLA_TARGETS = {"high": (60, 480), "normal": (240, 1440), "low": (1440, 4320)}
+# How long "X is replying" holds a case for one agent without a new keystroke.
+SOCIAL_REPLY_LOCK_SECONDS = env.int("SOCIAL_REPLY_LOCK_SECONDS", default=120)
 # Facebook webhooks: the token you type in the app's webhook settings, and the app
 # secret that signs every delivery (X-Hub-Signature-256). Empty: webhooks refused.
 FACEBOOK_WEBHOOK_VERIFY_TOKEN = env.str("FACEBOOK_WEBHOOK_VERIFY_TOKEN", default="")
