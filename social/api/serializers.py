@@ -15,7 +15,7 @@ from rest_framework import serializers
 from customers.models import Network
 from scrm.errors import ValidationFailed
 
-from ..models import Case, InboundBatch, Post
+from ..models import Case, InboundBatch, Post, Reply
 from ..providers.base import ReferenceKind
 from ..providers.files import RecordError, post_from_contract
 
@@ -255,3 +255,22 @@ class CaseSerializer(serializers.Serializer):
 
     def get_customer(self, case: Any) -> int | None:
         return case.author.customer_id if case.author else None
+
+
+class ReplyInputSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="The answer, as it will appear on the network.", allow_blank=True)
+
+
+class ReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    case = serializers.IntegerField(source="case_id")
+    text = serializers.CharField()
+    in_reply_to = serializers.CharField(help_text="External id of the post it answers.")
+    status = serializers.ChoiceField(
+        choices=Reply.Status.choices, help_text="queued, sending, sent, or failed (see error)."
+    )
+    external_id = serializers.CharField(help_text="Id of the reply on the network once sent.")
+    url = serializers.CharField()
+    error = serializers.CharField(help_text="Why the network refused it, when it failed.")
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)

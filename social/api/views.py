@@ -13,10 +13,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from scrm.actors import actor_from_request
 from scrm.api.idempotency import idempotent
 from scrm.api.permissions import ScopedPermission
 from scrm.models import ApiKey
 
+from ..cases import reply_send
 from ..filters import PostFilter
 from ..models import Case, InboundBatch, Post
 from ..services import inbound_batch_receive
@@ -28,6 +30,8 @@ from .serializers import (
     PostPushSerializer,
     PostSerializer,
     PushResultSerializer,
+    ReplyInputSerializer,
+    ReplySerializer,
     posts_from_body,
 )
 
@@ -152,3 +156,46 @@ class CaseListView(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+class CaseReplyView(generics.GenericAPIView):
+    """`POST /api/v1/cases/{id}/replies/`: answer a case through the network."""
+
+    api_scope = "social"
+    api_perms = {"read": ["social.view_case"], "write": ["social.change_case"]}
+    parser_classes = [JSONParser]
+    serializer_class = ReplyInputSerializer
+
+    def get_queryset(self) -> QuerySet[Case]:
+        return Case.objects.select_related("author__customer")
+
+    @extend_schema(
+        summary="Reply to a case",
+        description=(
+            "Queues the reply; a worker sends it through the case's network (an X reply, a "
+            "Facebook comment reply). Send an `Idempotency-Key`: the same key is the same reply, "
+            "sent at most once. Follow `status` on the case's replies."
+        ),
+        request=ReplyInputSerializer,
+        responses={
+            202: ReplySerializer,
+            400: OpenApiResponse(description='{"errors": {"text": ["..."]}}'),
+            409: OpenApiResponse(description="An agent is writing a reply to this case right now."),
+        },
+    )
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        case = self.get_object()
+        data = ReplyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        reply, _created = reply_send(
+            case=case, text=data.validated_data["text"], actor=actor_from_request(request), key=key
+        )
+        reply.refresh_from_db()
+        return Response(ReplySerializer(reply).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="A case's replies", responses=ReplySerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        case = self.get_object()
+        return Response(ReplySerializer(case.replies.order_by("created_at", "id"), many=True).data)
