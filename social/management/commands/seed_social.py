@@ -7,12 +7,13 @@ pages have something to show whatever the date. Running it again adds nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from customers.inputs import CustomerData, SocialInput
+from customers.inputs import ContactInput, CustomerData, SocialInput
 from customers.services import customer_create
 from scrm.actors import Actor
 from social.models import ConnectedAccount, ListeningRule
@@ -81,11 +82,17 @@ class Command(BaseCommand):
 
     def _declare_customers(self, provider: FakeProvider, count: int, actor: Actor) -> int:
         """Some demo authors are customers who gave their handle: their posts get linked."""
+        rng = random.Random(f"{provider.seed}:customers")
         for persona in provider.personas[:count]:
             first, _, last = persona.author.name.partition(" ")
+            # An e-mail and a birth date of their own: namesakes among the demo customers
+            # must not look like the same person to identity resolution.
+            born = date(1960, 1, 1) + timedelta(days=rng.randint(0, 40 * 365))
             customer_create(
                 data=CustomerData(
                     first_name=first, last_name=last, locale=persona.language, source="demo",
+                    date_of_birth=born,
+                    emails=[ContactInput(value=f"{persona.author.handle}@example.org")],
                     social=[SocialInput(network="x", handle=persona.author.handle)],
                 ),
                 actor=actor,
