@@ -175,13 +175,8 @@ def _upsert_authors(
     found: dict[Key, _Identity] = {}
     if not authors:
         return found, []
-    by_network: dict[str, list[str]] = defaultdict(list)
-    for network, external_id in authors:
-        by_network[network].append(external_id)
     stale: list[SocialIdentity] = []
-    query = Q()
-    for network, ids in by_network.items():
-        query |= Q(network=network, external_id__in=ids)
+    query = _per_network("external_id", authors)
     columns = ("id", "network", "external_id", "handle", "handle_normalized", "display_name",
                "followers_count", "customer_id")  # fmt: skip
     for values in SocialIdentity.objects.filter(query).values_list(*columns):
@@ -223,33 +218,32 @@ def _upsert_authors(
     return found, created
 
 
+def _said(author: ProviderAuthor) -> tuple[str, str, int | None]:
+    """What the network says of the account now, as stored: handle, name, followers."""
+    return _clean(author.handle.lstrip("@"), 100), _clean(author.name, 200), author.followers
+
+
 def _differs(author: ProviderAuthor, handle: str, display_name: str, followers: int | None) -> bool:
-    """Whether the network now says something else about the account than we stored."""
-    new_handle = _clean(author.handle.lstrip("@"), 100)
-    new_name = _clean(author.name, 200)
+    """Whether the network says something else about the account than we stored (an
+    empty value says nothing)."""
+    new_handle, new_name, new_followers = _said(author)
     return bool(
         (new_handle and new_handle != handle)
         or (new_name and new_name != display_name)
-        or (author.followers is not None and author.followers != followers)
+        or (new_followers is not None and new_followers != followers)
     )
 
 
-def _refresh_identity(identity: SocialIdentity, author: ProviderAuthor) -> bool:
-    changed = False
-    handle = _clean(author.handle.lstrip("@"), 100)
-    if handle and handle != identity.handle:
+def _refresh_identity(identity: SocialIdentity, author: ProviderAuthor) -> None:
+    """Bring the identity up to what the network says of it now."""
+    if not _differs(author, identity.handle, identity.display_name, identity.followers_count):
+        return
+    handle, name, followers = _said(author)
+    if handle:
         identity.handle, identity.handle_normalized = handle, _handle_key(handle)
-        changed = True
-    name = _clean(author.name, 200)
-    if name and name != identity.display_name:
-        identity.display_name = name
-        changed = True
-    if author.followers is not None and author.followers != identity.followers_count:
-        identity.followers_count = author.followers
-        changed = True
-    if changed:
-        identity.updated_at = timezone.now()
-    return changed
+    identity.display_name = name or identity.display_name
+    identity.followers_count = followers if followers is not None else identity.followers_count
+    identity.updated_at = timezone.now()
 
 
 def _adopt_handle_rows(
