@@ -14,11 +14,14 @@ from .roles import ADMIN, AGENT, MARKETING, user_role
 # (url name, label, permission needed or None)
 NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
+    ("social:inbox", _("Inbox"), "social.view_case"),
     ("customers:list", _("Customers"), "customers.view_customer"),
     ("customers:review", _("Duplicates"), "customers.merge_customer"),
     ("social:dashboard", _("Listening"), "social.view_post"),
     ("social:rules", _("Listening rules"), "social.view_listeningrule"),
+    ("influence:service", _("Service"), "influence.view_service_metrics"),
     ("social:accounts", _("Accounts"), "social.manage_connectedaccount"),
+    ("social:sla", _("SLA"), "social.change_slatarget"),
     ("api-keys", _("API keys"), "scrm.add_apikey"),
     ("api-docs", _("API docs"), None),
 ]

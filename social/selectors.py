@@ -6,13 +6,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case as DbCase
 from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Customer, Network
 
-from .models import Case, ConnectedAccount, ListeningRule, Post, PostRuleMatch
+from .cases import HIGH, NORMAL, canned_render
+from .models import (
+    AgentDuty,
+    CannedReply,
+    Case,
+    ConnectedAccount,
+    ListeningRule,
+    Post,
+    PostRuleMatch,
+    Reply,
+)
 
 
 def posts_of_customer(*, customer: Customer) -> QuerySet[Post]:
@@ -163,6 +176,7 @@ class AuthorFigures:
     followers: int | None
     average_sentiment: float
     customer_id: int | None
+    customer_name: str = ""
 
     @property
     def network_label(self) -> str:
@@ -247,9 +261,22 @@ def listening_figures(filters: ListeningFilters, *, top_authors: int = 10) -> Li
             followers=row["author__followers_count"],
             average_sentiment=row["mean"],
             customer_id=row["author__customer"],
+            customer_name=" ".join(
+                part
+                for part in (row["author__customer__first_name"], row["author__customer__last_name"])
+                if part
+            ),
         )
         for row in posts.filter(author__isnull=False)
-        .values("author", "author__handle", "author__network", "author__followers_count", "author__customer")
+        .values(
+            "author",
+            "author__handle",
+            "author__network",
+            "author__followers_count",
+            "author__customer",
+            "author__customer__first_name",
+            "author__customer__last_name",
+        )
         .annotate(n=Count("id"), mean=Avg("sentiment"))
         .order_by("-n", "-author__followers_count", "author")[:top_authors]
     ]
@@ -298,3 +325,190 @@ def share_of_voice(filters: ListeningFilters) -> tuple[VoiceShare, list[VoiceSha
         for rule in rules
         if rule.pk in competitor_ids and (rule.active or rule.pk in per_rule)
     ]
+
+
+# --- the agent inbox and the case page -----------------------------------------------
+
+INBOX_QUEUES = ("mine", "unassigned", "open", "network", "resolved")
+PRIORITY_BANDS = ("high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """What narrows the inbox besides its queue. `network` is also the "by network" tab's
+    network; `search` matches the text of the case's posts, the author's handle and the
+    customer's name."""
+
+    band: str = ""
+    network: str = ""
+    status: str = ""
+    overdue: bool = False
+    search: str = ""
+
+
+def _overdue_condition(now: datetime) -> Q:
+    """First response due and not answered, or resolution due and not resolved, before now."""
+    unresolved = ~Q(status=Case.Status.RESOLVED)
+    late_answer = Q(first_response_at__isnull=True, first_response_due_at__lt=now)
+    return unresolved & (late_answer | Q(resolution_due_at__lt=now))
+
+
+def _band_condition(band: str) -> Q:
+    return {
+        "high": Q(priority__gte=HIGH),
+        "normal": Q(priority__gte=NORMAL, priority__lt=HIGH),
+        "low": Q(priority__lt=NORMAL),
+    }.get(band, Q())
+
+
+def _queue_condition(queue: str, agent: Any, network: str) -> Q:
+    unresolved = ~Q(status=Case.Status.RESOLVED)
+    if queue == "mine":
+        return unresolved & Q(assignee=agent)
+    if queue == "unassigned":
+        return unresolved & Q(assignee__isnull=True)
+    if queue == "network":
+        return unresolved & (Q(network=network) if network else Q())
+    if queue == "resolved":
+        return Q(status=Case.Status.RESOLVED)
+    return unresolved
+
+
+def _filtered_cases(filters: InboxFilters, now: datetime, *, with_network: bool = True) -> QuerySet[Case]:
+    cases = Case.objects.filter(_band_condition(filters.band))
+    if filters.network and with_network:
+        cases = cases.filter(network=filters.network)
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.overdue:
+        cases = cases.filter(_overdue_condition(now))
+    text = filters.search.strip()
+    if text:
+        handle = text.lstrip("@")
+        post_matches = Post.objects.filter(case=OuterRef("pk"), text__icontains=text)
+        condition = Exists(post_matches) | Q(author__handle__icontains=handle)
+        for word in text.split():
+            condition |= Q(author__customer__first_name__icontains=word) | Q(
+                author__customer__last_name__icontains=word
+            )
+        cases = cases.filter(condition)
+    return cases
+
+
+# What an inbox row shows, and nothing else.
+INBOX_ROW_FIELDS = (
+    "id", "network", "status", "priority", "priority_reasons", "reasons", "post_count",
+    "opened_at", "first_response_at", "first_response_due_at", "resolution_due_at",
+    "author__id", "author__handle", "author__network", "author__display_name",
+    "author__customer__id", "author__customer__first_name", "author__customer__last_name",
+    "assignee__id", "assignee__username", "assignee__first_name",
+)  # fmt: skip
+
+
+def cases_for_inbox(
+    *, agent: Any, queue: str, filters: InboxFilters, now: datetime | None = None
+) -> QuerySet[Case]:
+    """The cases of one inbox queue, overdue first, then by priority, then oldest first.
+    Each row carries `is_overdue`, `priority_band`, its author, customer and assignee (joined), and its
+    first post as `first_posts` (one prefetch query for the whole page)."""
+    now = now or timezone.now()
+    first_post = Post.objects.only("id", "case_id", "text", "created_at").order_by("created_at", "id")
+    return (
+        _filtered_cases(filters, now)
+        .filter(_queue_condition(queue, agent, filters.network))
+        .annotate(
+            is_overdue=DbCase(When(_overdue_condition(now), then=Value(True)), default=Value(False)),
+            priority_band=DbCase(
+                *(When(_band_condition(band), then=Value(band)) for band in PRIORITY_BANDS[:2]),
+                default=Value(PRIORITY_BANDS[2]),
+            ),
+        )
+        .select_related("author", "author__customer", "assignee")
+        .only(*INBOX_ROW_FIELDS)
+        .prefetch_related(Prefetch("posts", queryset=first_post[:1], to_attr="first_posts"))
+        .order_by("-is_overdue", "-priority", "opened_at", "id")
+    )
+
+
+def inbox_counts(*, agent: Any, filters: InboxFilters, now: datetime | None = None) -> dict[str, Any]:
+    """How many cases each queue holds under the filters, in one aggregate query:
+    {"mine": n, ..., "networks": {network: open cases}}. The network filter narrows every
+    queue but the per-network counts."""
+    now = now or timezone.now()
+    cases = _filtered_cases(filters, now, with_network=False).order_by()
+    narrowed = Q(network=filters.network) if filters.network else Q()
+    counts: dict[str, Any] = {
+        queue: Count("id", filter=_queue_condition(queue, agent, "") & narrowed)
+        for queue in INBOX_QUEUES
+        if queue != "network"
+    }
+    unresolved = ~Q(status=Case.Status.RESOLVED)
+    per_network = {
+        f"network_{network}": Count("id", filter=unresolved & Q(network=network))
+        for network in Network.values
+    }
+    figures = cases.aggregate(**counts, **per_network)
+    figures["networks"] = {network: figures.pop(f"network_{network}") for network in Network.values}
+    return figures
+
+
+def case_for_page(pk: int) -> Case:
+    return get_object_or_404(
+        Case.objects.select_related("author", "author__customer", "assignee", "replying_user"), pk=pk
+    )
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    """A post of the case or a reply the brand wrote, in time order."""
+
+    at: datetime
+    post: Post | None = None
+    reply: Reply | None = None
+
+
+def case_thread(case: Case) -> list[ThreadItem]:
+    """Every post of the case and every reply written to it, oldest first. Replies the
+    network echoed back as brand posts show once, as the reply (with its status)."""
+    replies = list(Reply.objects.filter(case=case).select_related("author").order_by("created_at", "id"))
+    echoed = {reply.external_id for reply in replies if reply.external_id}
+    items = [
+        ThreadItem(at=post.created_at, post=post)
+        for post in Post.objects.filter(case=case).select_related("author").order_by("created_at", "id")
+        if not (post.from_brand and post.external_id in echoed)
+    ]
+    items += [ThreadItem(at=reply.sent_at or reply.created_at, reply=reply) for reply in replies]
+    return sorted(items, key=lambda item: item.at)
+
+
+def reply_holder(case: Case, *, user: Any, now: datetime | None = None) -> Any:
+    """The colleague holding the "is replying" claim on the case, if any (not `user`)."""
+    now = now or timezone.now()
+    if case.replying_user_id is None or case.replying_user_id == user.pk:
+        return None
+    if case.replying_until is None or case.replying_until < now:
+        return None
+    return case.replying_user
+
+
+def agents_for_assignment() -> QuerySet[Any]:
+    """People who can work cases: those allowed to change them."""
+    permission = Q(
+        groups__permissions__codename="change_case", groups__permissions__content_type__app_label="social"
+    )
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(pk__in=users.filter(permission | Q(is_superuser=True)).values("pk")).order_by(
+        "username"
+    )
+
+
+def canned_replies_for(case: Case, *, agent: Any) -> list[tuple[CannedReply, str]]:
+    """Each active canned reply with its variables filled for this case and agent."""
+    return [
+        (canned, canned_render(canned.body, case=case, agent=agent))
+        for canned in CannedReply.objects.filter(active=True).order_by("title")
+    ]
+
+
+def agent_on_duty(user: Any) -> bool:
+    return AgentDuty.objects.filter(user=user, on_duty=True).exists()

@@ -1,10 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import inbox_views, views
 
 app_name = "social"
 
 urlpatterns = [
+    path("inbox/", inbox_views.inbox_page, name="inbox"),
+    path("inbox/duty/", inbox_views.duty_toggle_view, name="duty"),
+    path("cases/<int:pk>/", inbox_views.case_page, name="case"),
+    path("cases/<int:pk>/reply/", inbox_views.case_reply_view, name="case-reply"),
+    path("cases/<int:pk>/replying/", inbox_views.case_replying_view, name="case-replying"),
+    path("cases/<int:pk>/note/", inbox_views.case_note_view, name="case-note"),
+    path("cases/<int:pk>/status/", inbox_views.case_status_view, name="case-status"),
+    path("cases/<int:pk>/take/", inbox_views.case_take_view, name="case-take"),
+    path("cases/<int:pk>/assign/", inbox_views.case_assign_view, name="case-assign"),
+    path("replies/<int:pk>/retry/", inbox_views.reply_retry_view, name="reply-retry"),
+    path("sla/", inbox_views.sla_page, name="sla"),
     path("listening/", views.dashboard_page, name="dashboard"),
     path("posts/", views.posts_page, name="posts"),
     path("rules/", views.rules_page, name="rules"),
