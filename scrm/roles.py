@@ -36,6 +36,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "social.view_flagrule",
         "social.change_flagrule",
         "social.view_connectedaccount",
+        "influence.view_surveyresponse",
+        "influence.view_service_metrics",
     },
     AGENT: {
         "customers.view_customer",

@@ -12,6 +12,7 @@ api_v1 = (
     [
         path("", include("customers.api.urls")),
         path("", include("social.api.urls")),
+        path("", include("influence.api.urls")),
     ],
     "api",
 )
@@ -25,6 +26,7 @@ urlpatterns = [
     path("settings/api-keys/<int:pk>/revoke/", views.api_key_revoke_view, name="api-key-revoke"),
     path("customers/", include("customers.urls")),
     path("social/", include("social.urls")),
+    path("", include("influence.urls")),
     path("health/", views.health, name="health"),
     path("webhooks/facebook/", social_webhooks.facebook_webhook, name="webhook-facebook"),
     path("api/v1/", include(api_v1)),

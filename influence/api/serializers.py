@@ -1,0 +1,77 @@
+"""Survey and score API shapes: input and output serializers kept apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from customers.models import Customer
+
+from ..models import SurveyKind, SurveyResponse
+
+
+class SurveyResponseInputSerializer(serializers.Serializer):
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.all(), required=False, allow_null=True, help_text="Customer id"
+    )
+    kind = serializers.ChoiceField(choices=SurveyKind.choices)
+    score = serializers.IntegerField(help_text="NPS: 0-10; CSAT: 1-5")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    channel = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+    campaign = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    answered_at = serializers.DateTimeField(required=False, help_text="Defaults to now")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        low, high = (0, 10) if attrs["kind"] == SurveyKind.NPS else (1, 5)
+        if not low <= attrs["score"] <= high:
+            raise serializers.ValidationError(
+                {"score": [f"A {attrs['kind']} score is from {low} to {high}."]}
+            )
+        return attrs
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SurveyResponse
+        fields = [
+            "id",
+            "customer",
+            "kind",
+            "score",
+            "comment",
+            "channel",
+            "campaign",
+            "answered_at",
+            "source",
+        ]
+        read_only_fields = fields
+
+
+class ScoreQuerySerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False, help_text="Answers from (ISO 8601, included)")
+    until = serializers.DateTimeField(required=False, help_text="Answers until (ISO 8601, excluded)")
+    segment = serializers.CharField(required=False, allow_blank=True, help_text="Customer segment")
+    channel = serializers.CharField(required=False, allow_blank=True)
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="Count every answer, not only each customer's latest"
+    )
+
+
+class NpsSerializer(serializers.Serializer):
+    nps = serializers.FloatField(allow_null=True, help_text="-100 to 100; null without answers")
+    n = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+    se = serializers.FloatField(allow_null=True, help_text="Standard error, in NPS points")
+    ci_low = serializers.FloatField(allow_null=True, help_text="95 % interval, clipped to [-100, 100]")
+    ci_high = serializers.FloatField(allow_null=True)
+    indicative = serializers.BooleanField(help_text="Fewer than 30 answers: show as indicative")
+
+
+class CsatSerializer(serializers.Serializer):
+    csat = serializers.FloatField(allow_null=True, help_text="Share of 4-5 answers, in %")
+    n = serializers.IntegerField()
+    satisfied = serializers.IntegerField()
+    indicative = serializers.BooleanField()
