@@ -119,7 +119,7 @@ def survey_answer(*, token: str, score: Any, comment: str = "") -> SurveyRespons
 
 def survey_response_record(
     *,
-    customer: Customer | None,
+    customer: Customer | None = None,
     kind: str,
     score: Any,
     comment: str = "",

@@ -28,25 +28,47 @@ def minutes(n: float) -> timedelta:
 def post(author, at: datetime, label: str, case: Case | None = None, **fields: object) -> Post:
     score = {"negative": -0.6, "neutral": 0.0, "positive": 0.7}[label]
     values = {
-        "network": "x", "external_id": f"p{next(_ids)}", "author": author, "created_at": at, "sentiment": score,
-        "sentiment_label": label, "sentiment_model": "test", "source": Post.Source.API, "case": case,
+        "network": "x",
+        "external_id": f"p{next(_ids)}",
+        "author": author,
+        "created_at": at,
+        "sentiment": score,
+        "sentiment_label": label,
+        "sentiment_model": "test",
+        "source": Post.Source.API,
+        "case": case,
         "flagged": case is not None,
-    }  # fmt: skip
+    }
     values.update(fields)
     return Post.objects.create(**values)
 
 
-def case(author, opened: datetime, *, first: float | None, resolved: float | None, label: str,
-         assignee: User | None = None, network: str = "x", first_due: float = 30,
-         resolution_due: datetime | float = 480) -> Case:  # fmt: skip
+def case(
+    author,
+    opened: datetime,
+    *,
+    first: float | None,
+    resolved: float | None,
+    label: str,
+    assignee: User | None = None,
+    network: str = "x",
+    first_due: float = 30,
+    resolution_due: datetime | float = 480,
+) -> Case:
     due = resolution_due if isinstance(resolution_due, datetime) else opened + minutes(resolution_due)
     created = Case.objects.create(
-        network=network, conversation=f"c{next(_ids)}", author=author, opened_at=opened, last_post_at=opened,
+        network=network,
+        conversation=f"c{next(_ids)}",
+        author=author,
+        opened_at=opened,
+        last_post_at=opened,
         first_response_at=opened + minutes(first) if first is not None else None,
         resolved_at=opened + minutes(resolved) if resolved is not None else None,
         status=Case.Status.RESOLVED if resolved is not None else Case.Status.OPEN,
-        first_response_due_at=opened + minutes(first_due), resolution_due_at=due, assignee=assignee,
-    )  # fmt: skip
+        first_response_due_at=opened + minutes(first_due),
+        resolution_due_at=due,
+        assignee=assignee,
+    )
     post(author, opened, label, created, network=network)
     return created
 
@@ -73,30 +95,59 @@ def history(agent: User, make_user) -> dict[str, Case]:
         # recovered: unlinked author, a satisfied CSAT answered for this case
         "c4": case(stranger, T0, first=60, resolved=360, label="negative", assignee=bob),
         # never answered, SLA both missed, not negative
-        "c5": case(SocialIdentityFactory(network="facebook"), T0, first=None, resolved=None, label="neutral",
-                   network="facebook"),  # fmt: skip
+        "c5": case(
+            SocialIdentityFactory(network="facebook"),
+            T0,
+            first=None,
+            resolved=None,
+            label="neutral",
+            network="facebook",
+        ),
         # answered exactly on time; resolution not due yet
-        "c6": case(zoe_x, T0 + minutes(5), first=30, resolved=None, label="positive", assignee=alice,
-                   resolution_due=FAR),  # fmt: skip
+        "c6": case(
+            zoe_x,
+            T0 + minutes(5),
+            first=30,
+            resolved=None,
+            label="positive",
+            assignee=alice,
+            resolution_due=FAR,
+        ),
         # next week; not recovered: positive only before resolution, and later only about a competitor
         "c7": case(marie_x, week_later, first=15, resolved=240, label="negative", assignee=alice),
     }
     post(marie_x, T0 + timedelta(days=1), "positive")  # recovers c1 (c7 opens later)
-    post(SocialIdentityFactory(customer=paul_x.customer, network="facebook"), T0 + timedelta(days=1), "neutral",
-         network="facebook")  # fmt: skip
+    post(
+        SocialIdentityFactory(customer=paul_x.customer, network="facebook"),
+        T0 + timedelta(days=1),
+        "neutral",
+        network="facebook",
+    )
     post(zoe_x, T0 + timedelta(days=1), "negative")
-    SurveyResponse.objects.create(kind="nps", score=7, customer=zoe_x.customer, answered_at=T0 + timedelta(days=1))
+    SurveyResponse.objects.create(
+        kind="nps", score=7, customer=zoe_x.customer, answered_at=T0 + timedelta(days=1)
+    )
     SurveyResponse.objects.create(kind="csat", score=5, case=cases["c4"], answered_at=T0 + timedelta(days=1))
     post(stranger, T0 - timedelta(days=1), "positive")  # before c4: does not count
-    post(SocialIdentityFactory(network="facebook"), T0, "neutral", cases["c5"], network="facebook")  # 2nd flagged
+    post(
+        SocialIdentityFactory(network="facebook"), T0, "neutral", cases["c5"], network="facebook"
+    )  # 2nd flagged
     post(marie_fb, week_later + minutes(60), "positive")  # c7: before its resolution
     rival = post(marie_fb, week_later + timedelta(days=1), "positive")
-    PostRuleMatch.objects.create(post=rival, rule=competitor, kind=competitor.kind, created_at=rival.created_at)
+    PostRuleMatch.objects.create(
+        post=rival, rule=competitor, kind=competitor.kind, created_at=rival.created_at
+    )
     post(marie_x, week_later + timedelta(days=1), "positive", from_brand=True)  # as the brand: ignored
     # A reply still queued is no answer; c1's sent one does not change it (it has a first response).
     Reply.objects.create(case=cases["c5"], key="k1", text="hi", in_reply_to="x", status=Reply.Status.QUEUED)
-    Reply.objects.create(case=cases["c1"], key="k2", text="hi", in_reply_to="x", status=Reply.Status.SENT,
-                         sent_at=T0 + minutes(10))  # fmt: skip
+    Reply.objects.create(
+        case=cases["c1"],
+        key="k2",
+        text="hi",
+        in_reply_to="x",
+        status=Reply.Status.SENT,
+        sent_at=T0 + minutes(10),
+    )
     return cases
 
 
@@ -140,7 +191,9 @@ def test_recovery_per_case(history: dict[str, Case]) -> None:
 
 def test_a_promoter_answer_after_resolution_recovers_the_case(history: dict[str, Case]) -> None:
     c3 = history["c3"]
-    SurveyResponse.objects.create(kind="nps", score=9, customer=c3.author.customer, answered_at=T0 + timedelta(days=2))
+    SurveyResponse.objects.create(
+        kind="nps", score=9, customer=c3.author.customer, answered_at=T0 + timedelta(days=2)
+    )
     assert service_report(until=NOW, now=NOW).overall.recovery.hits == 4
 
 
