@@ -17,7 +17,7 @@ class SurveyAnswerForm(forms.Form):
         label=_("Score"), error_messages={"required": _("Choose a score."), "invalid": _("Choose a score.")}
     )
     comment = forms.CharField(
-        label=_("Anything to add?"), required=False, max_length=2000, widget=forms.Textarea
+        label=_("Anything to add?"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
