@@ -66,6 +66,34 @@ def due_times(
     return opened_at + timedelta(minutes=first), opened_at + timedelta(minutes=resolution)
 
 
+def sla_targets_set(*, targets: Mapping[str, tuple[int, int]], actor: Actor) -> None:
+    """Set (first response, resolution) minutes per band; cases opened from now on get
+    these due times. 400 for a non-positive time or a resolution before the first response."""
+    errors: dict[str, list[str]] = {}
+    for band, (first, resolution) in targets.items():
+        if band not in SlaTarget.Band.values:
+            errors[band] = [gettext("Unknown priority band.")]
+        elif first <= 0 or resolution <= 0:
+            errors[band] = [gettext("Times must be at least one minute.")]
+        elif resolution < first:
+            errors[band] = [gettext("The resolution cannot be due before the first response.")]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        for band, (first, resolution) in targets.items():
+            target, _created = SlaTarget.objects.update_or_create(
+                band=band, defaults={"first_response_minutes": first, "resolution_minutes": resolution}
+            )
+            audit_record(actor=actor, action=AuditEntry.Action.UPDATE, subject=target,
+                         summary=f"SLA {band}: {first}/{resolution} min")  # fmt: skip
+
+
+def agent_duty_set(*, agent: Any, on_duty: bool) -> AgentDuty:
+    """Whether round robin may give the agent new cases."""
+    duty, _created = AgentDuty.objects.update_or_create(user=agent, defaults={"on_duty": on_duty})
+    return duty
+
+
 # --- assignment and status -----------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,11 +23,10 @@ from customers.selectors import customer_360
 from scrm.actors import Actor
 from scrm.errors import Conflict, DomainError, ValidationFailed
 from scrm.forms import add_domain_errors
-from scrm.models import AuditEntry
-from scrm.services import audit_record
 
 from .cases import (
     ALLOWED_MOVES,
+    agent_duty_set,
     case_assign,
     case_claim_reply,
     case_note_add,
@@ -38,9 +36,10 @@ from .cases import (
     reply_send,
     sla_band,
     sla_targets,
+    sla_targets_set,
 )
 from .inbox_forms import InboxFilterForm, NoteForm, ReplyForm, SlaTargetForm
-from .models import AgentDuty, Case, Reply, SlaTarget
+from .models import Case, Reply, SlaTarget
 from .selectors import (
     INBOX_QUEUES,
     agent_on_duty,
@@ -129,7 +128,7 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
 def duty_toggle_view(request: HttpRequest) -> HttpResponse:
     """The agent says whether round robin may give them new cases."""
     on_duty = request.POST.get("on_duty") == "1"
-    AgentDuty.objects.update_or_create(user=request.user, defaults={"on_duty": on_duty})
+    agent_duty_set(agent=request.user, on_duty=on_duty)
     if on_duty:
         messages.success(request, _("You are on duty: new cases come to you in turn."))
     else:
@@ -334,19 +333,6 @@ def case_replying_view(request: HttpRequest, pk: int) -> HttpResponse:
 # --- SLA targets ---------------------------------------------------------------------
 
 
-def _sla_targets_save(forms: list[SlaTargetForm], actor: Actor) -> None:
-    # No service writes SLA targets yet (social.cases reads them); kept here, small.
-    with transaction.atomic():
-        for form in forms:
-            target, _created = SlaTarget.objects.update_or_create(band=form.band, defaults=form.cleaned_data)
-            audit_record(
-                actor=actor,
-                action=AuditEntry.Action.UPDATE,
-                subject=target,
-                summary=f"SLA {form.band}: {target.first_response_minutes}/{target.resolution_minutes} min",
-            )
-
-
 @login_required
 @permission_required("social.change_slatarget", raise_exception=True)
 def sla_page(request: HttpRequest) -> HttpResponse:
@@ -362,9 +348,14 @@ def sla_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if all(form.is_valid() for form in forms):
             try:
-                _sla_targets_save(forms, Actor.for_user(request.user))
+                sla_targets_set(
+                    targets={form.band: (form.cleaned_data["first_response_minutes"],
+                                         form.cleaned_data["resolution_minutes"]) for form in forms},
+                    actor=Actor.for_user(request.user),
+                )  # fmt: skip
             except DomainError as error:
-                messages.error(request, error.message)
+                problems = [message for messages_ in error.field_errors.values() for message in messages_]
+                messages.error(request, error.message or "; ".join(problems))
             else:
                 messages.success(request, _("SLA targets saved: new cases get these due times."))
                 return redirect("social:sla")

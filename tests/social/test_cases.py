@@ -173,3 +173,14 @@ def test_canned_reply_variables() -> None:
         "Hi {first_name} ({handle}), case {case_id}. {agent} {unknown}", case=case, agent=agent
     )
     assert text == f"Hi Alicia (@alice_w), case {case.pk}. Sam {{unknown}}"
+
+
+def test_sla_targets_are_validated_and_audited(admin_user: User) -> None:
+    from social.cases import sla_targets_set
+
+    actor = Actor.for_user(admin_user)
+    with pytest.raises(ValidationFailed) as refused:
+        sla_targets_set(targets={"high": (0, 10), "low": (60, 30)}, actor=actor)
+    assert set(refused.value.field_errors) == {"high", "low"}
+    sla_targets_set(targets={"high": (15, 120)}, actor=actor)
+    assert sla_targets()["high"] == (15, 120)
