@@ -27,8 +27,8 @@ def recent_cases(customer: Customer) -> list[dict[str, Any]]:
             "status": case.status,
             "priority": case.priority,
             "reasons": case.reasons,
-            "opened_at": case.opened_at.isoformat(),
-            "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+            "opened_at": case.opened_at,
+            "resolved_at": case.resolved_at,
             "post_count": case.post_count,
         }
         for case in cases_of_customer(customer=customer)[:RECENT_CASES]

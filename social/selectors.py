@@ -45,7 +45,7 @@ def post_as_dict(post: Post) -> dict[str, Any]:
         "external_id": post.external_id,
         "text": post.text,
         "url": post.url,
-        "created_at": post.created_at.isoformat(),
+        "created_at": post.created_at,  # the API renders it in ISO 8601
         "language": post.language or None,
         "sentiment": {"compound": round(post.sentiment, 4), "label": post.sentiment_label},
         "flagged": post.flagged,
