@@ -171,3 +171,23 @@ def test_agents_create_a_link_for_a_case(client: Client, agent: User, marketer: 
     partial = client.post(f"/surveys/invite/{case.pk}/", headers={"HX-Request": "true"})
     assert partial.status_code == 201 and b"<html" not in partial.content
     assert client.get(f"/surveys/invite/{case.pk}/").status_code == 405
+
+
+def test_a_merge_moves_answers_and_invitations_and_undo_puts_them_back() -> None:
+    from customers.merge import customer_merge, merge_undo
+
+    survivor, other = CustomerFactory(), CustomerFactory()
+    invitation, _path = survey_invite(customer=other, kind="nps", actor=SYSTEM)
+    answer = survey_answer(token=invitation.token, score=10, comment="")
+    event = customer_merge(survivor=survivor, other=other, actor=SYSTEM)
+    answer.refresh_from_db()
+    invitation.refresh_from_db()
+    assert answer.customer == survivor and invitation.customer == survivor
+    merge_undo(event=event, actor=SYSTEM)
+    answer.refresh_from_db()
+    assert answer.customer == other
+    # an answer recorded for a merged record goes to its survivor
+    customer_merge(survivor=survivor, other=other, actor=SYSTEM)
+    other.refresh_from_db()
+    later, _path = survey_invite(customer=other, kind="csat", actor=SYSTEM)
+    assert later.customer == survivor
