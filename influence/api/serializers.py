@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from customers.models import Customer
@@ -26,7 +27,7 @@ class SurveyResponseInputSerializer(serializers.Serializer):
         low, high = (0, 10) if attrs["kind"] == SurveyKind.NPS else (1, 5)
         if not low <= attrs["score"] <= high:
             raise serializers.ValidationError(
-                {"score": [f"A {attrs['kind']} score is from {low} to {high}."]}
+                {"score": [gettext("Choose a score from %(low)d to %(high)d.") % {"low": low, "high": high}]}
             )
         return attrs
 
@@ -55,6 +56,12 @@ class ScoreQuerySerializer(serializers.Serializer):
     channel = serializers.CharField(required=False, allow_blank=True)
     all = serializers.BooleanField(
         required=False, default=False, help_text="Count every answer, not only each customer's latest"
+    )
+
+
+class CsatQuerySerializer(ScoreQuerySerializer):
+    all = serializers.BooleanField(
+        required=False, default=True, help_text="false: count only each customer's latest answer"
     )
 
 

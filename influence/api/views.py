@@ -18,6 +18,7 @@ from scrm.api.idempotency import idempotent
 from ..selectors import csat_summary, nps_summary
 from ..services import survey_response_record
 from .serializers import (
+    CsatQuerySerializer,
     CsatSerializer,
     NpsSerializer,
     ScoreQuerySerializer,
@@ -32,8 +33,10 @@ def _round(body: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in body.items()}
 
 
-def _filters(request: Request) -> dict[str, Any]:
-    query = ScoreQuerySerializer(data=request.query_params)
+def _filters(
+    request: Request, query_class: type[ScoreQuerySerializer] = ScoreQuerySerializer
+) -> dict[str, Any]:
+    query = query_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     data = query.validated_data
     return {
@@ -100,11 +103,9 @@ class CsatView(APIView):
             "Share of 4-5 answers to the 1-5 question, with n. Every answer counts (each is "
             "about one interaction) unless `all=false` keeps each customer's latest."
         ),
-        parameters=[ScoreQuerySerializer],
+        parameters=[CsatQuerySerializer],
         responses={200: CsatSerializer, 400: OpenApiResponse(description="Invalid filter")},
     )
     def get(self, request: Request) -> Response:
-        filters = _filters(request)
-        filters["all_answers"] = request.query_params.get("all", "true").lower() not in ("false", "0")
-        summary = csat_summary(**filters)
+        summary = csat_summary(**_filters(request, CsatQuerySerializer))
         return Response(CsatSerializer(_round(asdict(summary))).data)

@@ -115,3 +115,17 @@ def test_people_need_the_permission(client, marketer, agent) -> None:
     assert client.get("/api/v1/nps/").status_code == 403
     client.force_login(marketer)
     assert client.get("/api/v1/nps/").status_code == 200
+
+
+def test_csat_can_keep_each_customers_latest_answer(partner) -> None:
+    customer = CustomerFactory()
+    SurveyResponse.objects.create(
+        kind="csat", score=1, customer=customer, answered_at=datetime(2026, 9, 1, tzinfo=UTC)
+    )
+    SurveyResponse.objects.create(
+        kind="csat", score=5, customer=customer, answered_at=datetime(2026, 9, 2, tzinfo=UTC)
+    )
+    client = partner("scores:read")
+    assert client.get("/api/v1/csat/").json()["n"] == 2
+    latest = client.get("/api/v1/csat/", {"all": "false"}).json()
+    assert (latest["n"], latest["csat"]) == (1, 100.0)
