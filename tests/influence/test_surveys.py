@@ -191,3 +191,14 @@ def test_a_merge_moves_answers_and_invitations_and_undo_puts_them_back() -> None
     other.refresh_from_db()
     later, _path = survey_invite(customer=other, kind="csat", actor=SYSTEM)
     assert later.customer == survivor
+
+
+def test_the_customer_360_shows_the_answers(client: Client, marketer: User, partner) -> None:
+    customer = CustomerFactory()
+    invitation, _path = survey_invite(customer=customer, kind="nps", actor=SYSTEM)
+    survey_answer(token=invitation.token, score=6, comment="Slow delivery")
+    client.force_login(marketer)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert 'data-testid="customer-surveys"' in page and "Slow delivery" in page
+    body = partner("customers:read").get(f"/api/v1/customers/{customer.pk}/").json()
+    assert body["scores"]["nps_category"] == "detractor"
