@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -151,3 +153,17 @@ def customer_360(*, customer: Customer, purchases_limit: int = 20) -> Customer36
         sections=[(section, section.data(customer)) for section in sections()],
         audit=list(audit_entries_for(subject=customer, limit=30)),
     )
+
+
+def spend_by_customer(*, customer_ids: Iterable[int], since: datetime) -> dict[int, float]:
+    """What each customer spent since `since` (purchase amounts, any currency as given)."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    totals = (
+        Purchase.objects.filter(customer_id__in=ids, purchased_at__gte=since)
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("customer_id", "total")
+    )
+    return {customer_id: float(total or 0) for customer_id, total in totals}

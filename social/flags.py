@@ -81,15 +81,20 @@ def flag_reasons(rules: Iterable[CompiledFlagRule], facts: PostFacts) -> list[st
     return [reason for rule in rules if (reason := rule.reason(facts))]
 
 
-def priority(*, sentiment: float, followers: int, reasons: Iterable[str]) -> tuple[int, list[str]]:
+def priority(
+    *, sentiment: float, followers: int, reasons: Iterable[str], value: float = 0.0
+) -> tuple[int, list[str]]:
     """Case priority 0-100 and what it is made of: negativity up to 45, audience up to
-    30 (log scale, 1M followers = 30), a question 15, a complaint keyword 10."""
+    30 (log scale, 1M followers = 30), the customer's value up to 15 (what they spent in
+    the last 12 months, log scale, 10,000 = 15), a question 15, a complaint keyword 10."""
     reasons = list(reasons)
     parts: list[tuple[str, float]] = []
     if sentiment < 0:
         parts.append(("negativity", 45 * min(1.0, -sentiment)))
     if followers > 0:
         parts.append(("audience", 30 * min(1.0, math.log10(followers + 1) / 6)))
+    if value > 0:
+        parts.append(("value", 15 * min(1.0, math.log10(value + 1) / 4)))
     if "question" in reasons:
         parts.append(("question", 15))
     if any(reason.startswith("keyword:") for reason in reasons):

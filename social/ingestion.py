@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +25,7 @@ from django.utils import timezone
 from customers.linking import identities_link
 from customers.models import SocialIdentity
 from customers.normalize import HANDLE_RE
+from customers.selectors import spend_by_customer
 from scrm.actors import Actor
 from scrm.db import insert_new, update_rows, upsert_counts
 
@@ -388,8 +389,12 @@ def post_ingest_batch(
             if network in MENTIONS_BY_ID:
                 mentioned[(network, external_id)] = identity.id
         parents = _parents(fresh, batch, identities)
+        spend = spend_by_customer(
+            customer_ids={i.customer_id for i in identities.values() if i.customer_id},
+            since=now - timedelta(days=365),
+        )
         for candidate in fresh:
-            _prepare(candidate, context, rules, identities, parents, rule, source, now)
+            _prepare(candidate, context, rules, identities, parents, spend, rule, source, now)
 
         opened: set[int] = set()
         cases = _open_cases(fresh, now, summary, opened)
@@ -504,6 +509,7 @@ def _prepare(
     flag_rules: Sequence[Any],
     identities: Mapping[Key, _Identity],
     parents: dict[Key, _Parent],
+    spend: Mapping[int, float],
     rule: ListeningRule | None,
     source: str,
     now: datetime,
@@ -545,8 +551,9 @@ def _prepare(
         )  # fmt: skip
         reasons = flag_reasons(flag_rules, facts)
         if reasons:
+            value = spend.get(author.customer_id, 0.0) if author and author.customer_id else 0.0
             candidate.priority = priority(
-                sentiment=facts.sentiment, followers=facts.followers, reasons=reasons
+                sentiment=facts.sentiment, followers=facts.followers, reasons=reasons, value=value
             )
     parents_entry = parents.get((post.network, post.external_id))
     if parents_entry is not None:  # another post of this batch answers this one

@@ -184,3 +184,25 @@ def test_sla_targets_are_validated_and_audited(admin_user: User) -> None:
     assert set(refused.value.field_errors) == {"high", "low"}
     sla_targets_set(targets={"high": (15, 120)}, actor=actor)
     assert sla_targets()["high"] == (15, 120)
+
+
+def test_a_valuable_customer_raises_the_priority() -> None:
+    from datetime import timedelta as delta
+    from decimal import Decimal
+
+    from tests.factories import PurchaseFactory
+
+    stranger = open_case("1")
+    customer = CustomerFactory()
+    SocialIdentity.objects.create(network="x", external_id="200", handle="vip", handle_normalized="vip",
+                                  customer=customer, link_method="declared")  # fmt: skip
+    PurchaseFactory(
+        customer=customer, amount=Decimal("2500.00"), purchased_at=timezone.now() - delta(days=30)
+    )
+    author = ProviderAuthor(external_id="200", handle="vip", name="V I P", followers=50)
+    post = ProviderPost(network="x", external_id="2", author=author, text="My kettle broke, terrible service",
+                        created_at=T0)  # fmt: skip
+    post_ingest_batch(posts=[post], source=Post.Source.API)
+    valued = Case.objects.get(conversation="2")
+    assert valued.priority > stranger.priority
+    assert any(part.startswith("value:") for part in valued.priority_reasons)
