@@ -29,7 +29,7 @@ django.setup()
 from scrm.actors import Actor  # noqa: E402
 from scrm.services import api_key_create  # noqa: E402
 
-from . import customers, floors, ingestion, resolution, seed, sentiment  # noqa: E402
+from . import customers, floors, inbox, ingestion, resolution, seed, sentiment  # noqa: E402
 from .context import FULL, QUICK, Context  # noqa: E402
 from .report import Figure, peak_rss_mb, render_table  # noqa: E402
 from .server import WORKERS, gunicorn  # noqa: E402
@@ -45,6 +45,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Figure]], bool]] = {
     "sentiment": (sentiment.sentiment, False),
     "resolution": (resolution.resolution, False),
     "ingestion": (ingestion.ingestion, False),
+    "inbox": (inbox.inbox, True),
 }
 
 # A partner key fast enough never to be throttled by the benchmark itself.
