@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -359,7 +358,3 @@ def reply_retry(*, reply: Reply, actor: Actor) -> Reply:
     reply.refresh_from_db()
     _enqueue(reply)
     return reply
-
-
-def agents_on_duty() -> list[Any]:
-    return list(get_user_model().objects.filter(duty__on_duty=True, is_active=True).order_by("username"))

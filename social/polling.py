@@ -31,20 +31,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class PollResult:
-    """What one poll did; `skipped` says why nothing was fetched, `retry_at` when the
-    network asked us to come back."""
+    """What one poll did; `skipped` says why nothing was fetched."""
 
     pages: int = 0
     summary: IngestSummary = field(default_factory=IngestSummary)
     skipped: str = ""
-    retry_at: datetime | None = None
 
 
 def _query(rule: ListeningRule, cursor: dict[str, Any], limit: int) -> FetchQuery:
     stream = Stream(rule.stream)
     target = x_search_query(rule) if stream is Stream.SEARCH else ""
-    if stream is Stream.SEARCH and rule.account and rule.account.provider == "fake":
-        target = " ".join([*rule.keywords, *("#" + h for h in rule.hashtags)])
     return FetchQuery(
         stream=stream, target=target, cursor=cursor.get("next"), since_id=cursor.get("since_id"), limit=limit
     )
@@ -96,7 +92,7 @@ def rule_poll(*, rule_id: int, max_pages: int | None = None) -> PollResult:
         and account.rate_limit_remaining == 0
         and account.rate_limit_reset_at > now
     ):
-        result.skipped, result.retry_at = "rate limited", account.rate_limit_reset_at
+        result.skipped = "rate limited"
         ListeningRule.objects.filter(pk=rule.pk).update(next_poll_at=account.rate_limit_reset_at)
         return result
     provider = provider_of(account)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,6 +117,20 @@ class _Persona:
 def _stable_int(*parts: object) -> int:
     digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big")
+
+
+_QUERY_TERM = re.compile(r'"([^"]+)"|([^\s()]+)')
+
+
+def search_terms(query: str) -> list[str]:
+    """The words and "quoted phrases" of an X search query, lower-cased, without its
+    operators (OR, lang:fr, -is:retweet...): what the demo stream looks for."""
+    terms = []
+    for phrase, word in _QUERY_TERM.findall(query):
+        term = phrase or word
+        if phrase or (term.upper() != "OR" and ":" not in term and not term.startswith("-")):
+            terms.append(term.lower())
+    return terms
 
 
 class FakeProvider(Provider):
@@ -262,8 +277,8 @@ class FakeProvider(Provider):
         if query.stream is Stream.COMMENTS:
             return post.in_reply_to_external_id == query.target
         if query.stream is Stream.SEARCH and query.target.strip():
-            words = query.target.lower().split()
-            return any(word in post.text.lower() for word in words)
+            text = post.text.lower()
+            return any(term in text for term in search_terms(query.target))
         return True
 
     def fetch(self, query: FetchQuery) -> Page:

@@ -108,3 +108,10 @@ def test_registry_knows_every_provider() -> None:
     assert isinstance(provider_for("x", {"bearer_token": "b"}), XProvider)
     with pytest.raises(ValueError, match="known: facebook, fake, files, x"):
         provider_class("myspace")
+
+
+def test_search_reads_an_x_query_without_its_operators() -> None:
+    from social.providers.fake import search_terms
+
+    query = '(Acme OR "Kettle 2" OR #acme OR @AcmeSupport) (lang:en OR lang:fr) -is:retweet'
+    assert search_terms(query) == ["acme", "kettle 2", "#acme", "@acmesupport"]
