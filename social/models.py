@@ -122,6 +122,12 @@ class ListeningRule(models.Model):
     hashtags = models.JSONField(_("hashtags"), default=list, blank=True)
     handles = models.JSONField(_("handles"), default=list, blank=True)
     languages = models.JSONField(_("languages"), default=list, blank=True)
+    campaign = models.CharField(
+        _("campaign"),
+        max_length=100,
+        blank=True,
+        help_text=_("Groups rules for the marketing dashboard's campaign filter."),
+    )
     active = models.BooleanField(_("active"), default=True)
     cursor = models.JSONField(default=dict, blank=True)
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
