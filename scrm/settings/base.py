@@ -164,6 +164,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "social.assign_cases",
         "schedule": 60.0,
     },
+    "recompute-scores-nightly": {
+        "task": "influence.recompute_scores",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "refresh-recent-post-rollups": {
+        "task": "influence.refresh_rollups",
+        "schedule": 300.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------
@@ -264,3 +272,32 @@ SOCIAL_REPLY_LOCK_SECONDS = env.int("SOCIAL_REPLY_LOCK_SECONDS", default=120)
 # secret that signs every delivery (X-Hub-Signature-256). Empty: webhooks refused.
 FACEBOOK_WEBHOOK_VERIFY_TOKEN = env.str("FACEBOOK_WEBHOOK_VERIFY_TOKEN", default="")
 FACEBOOK_APP_SECRET = env.str("FACEBOOK_APP_SECRET", default="")
+
+# --- Scores, referrals and value (docs/scores.md, shared metrics) -----------------------
+# Influence score = weighted percentile ranks of its components; the weights need not sum to 1.
+INFLUENCE_WEIGHTS = {
+    "pagerank": env.float("INFLUENCE_WEIGHT_PAGERANK", default=0.35),
+    "reach": env.float("INFLUENCE_WEIGHT_REACH", default=0.20),
+    "engagement": env.float("INFLUENCE_WEIGHT_ENGAGEMENT", default=0.20),
+    "participation": env.float("INFLUENCE_WEIGHT_PARTICIPATION", default=0.15),
+    "sentiment": env.float("INFLUENCE_WEIGHT_SENTIMENT", default=0.10),
+}
+# An interaction counts half as much in the graph after this many days.
+INFLUENCE_HALF_LIFE_DAYS = env.float("INFLUENCE_HALF_LIFE_DAYS", default=90.0)
+# Posts of the last N days make a customer's sentiment index and participation.
+SCORES_SENTIMENT_WINDOW_DAYS = env.int("SCORES_SENTIMENT_WINDOW_DAYS", default=90)
+# CLV: horizon and monthly discount rate; customers whose first purchase is younger than
+# this many days (or who never bought) get their cohort's average, flagged as such.
+SCORES_CLV_HORIZON_MONTHS = env.int("SCORES_CLV_HORIZON_MONTHS", default=12)
+SCORES_MONTHLY_DISCOUNT = env.float("SCORES_MONTHLY_DISCOUNT", default=0.01)
+SCORES_CLV_MIN_HISTORY_DAYS = env.int("SCORES_CLV_MIN_HISTORY_DAYS", default=30)
+# Segments: CLV and CRV above these are "high"; unset = the median of the run.
+SCORES_SEGMENT_CLV_THRESHOLD = env.float("SCORES_SEGMENT_CLV_THRESHOLD", default=None)
+SCORES_SEGMENT_CRV_THRESHOLD = env.float("SCORES_SEGMENT_CRV_THRESHOLD", default=None)
+# Referrals: what acquiring a customer costs without a referral (a type 2 referral saves
+# it), the reward a converted referral pays by default, and where a referral link leads.
+REFERRAL_ACQUISITION_COST = env.float("REFERRAL_ACQUISITION_COST", default=30.0)
+REFERRAL_DEFAULT_REWARD = env.float("REFERRAL_DEFAULT_REWARD", default=10.0)
+REFERRAL_LANDING_URL = env.str("REFERRAL_LANDING_URL", default="")
+# Money shown on the dashboards (amounts are stored in their own currency).
+REPORTING_CURRENCY = env.str("REPORTING_CURRENCY", default="EUR")
