@@ -54,6 +54,7 @@ class SurveyResponse(models.Model):
     class Source(models.TextChoices):
         API = "api", _("partner API")
         PAGE = "page", _("survey page")
+        FILE = "file", _("file import")
 
     customer = models.ForeignKey(
         "customers.Customer",
@@ -75,6 +76,9 @@ class SurveyResponse(models.Model):
         "social.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source = models.CharField(max_length=4, choices=Source.choices, default=Source.API)
+    # Imported answers only: a digest of the row as written (influence.surveys_import), so
+    # importing the same file again adds nothing, whatever merges happened in between.
+    import_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         verbose_name = _("survey response")
