@@ -56,3 +56,21 @@ def register_customer_reference(model: str, field: str = "customer") -> None:
 
 def customer_references() -> list[CustomerReference]:
     return sorted(_references.values(), key=lambda r: (r.model, r.field))
+
+
+# --- purchase hooks -------------------------------------------------------------------
+# Apps that act on a new purchase (referral conversion, ...) register a callable
+# `hook(*, purchase)` in AppConfig.ready(); customers.services.purchase_record calls each
+# once the purchase is committed.
+
+_purchase_hooks: list[Callable[..., None]] = []
+
+
+def register_purchase_hook(hook: Callable[..., None]) -> None:
+    """Add a hook called as `hook(purchase=purchase)` after a new purchase is committed."""
+    if hook not in _purchase_hooks:
+        _purchase_hooks.append(hook)
+
+
+def purchase_hooks() -> list[Callable[..., None]]:
+    return list(_purchase_hooks)

@@ -6,6 +6,7 @@ normalised and validated as a whole first, and only then written in one transact
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from .inputs import (
     prepare_partial,
 )
 from .models import ContactPoint, Customer, ExternalId, Purchase, SocialIdentity
+from .registry import purchase_hooks
 
 
 def survivor_of(customer: Customer) -> Customer:
@@ -384,4 +386,8 @@ def purchase_record(
             subject=customer,
             summary=f"Purchase {source}:{external_id} of {amount} {currency.upper()} recorded",
         )
+        # After commit: a hook reads a purchase that is there, and a failing hook (logged)
+        # never loses the purchase; what a hook misses, its app's nightly catch-up does.
+        for hook in purchase_hooks():
+            transaction.on_commit(functools.partial(hook, purchase=purchase), robust=True)
     return purchase, created
