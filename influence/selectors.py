@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from customers.models import Customer
 
-from .models import SurveyKind, SurveyResponse
+from .models import ScoreRun, ScoreSnapshot, SurveyKind, SurveyResponse
 
 INDICATIVE_BELOW = 30
 Z95 = 1.96
@@ -130,3 +131,55 @@ def nps_category(score: int) -> str:
 
 def latest_answers_of_customer(*, customer: Customer, limit: int = 5) -> list[SurveyResponse]:
     return list(SurveyResponse.objects.filter(customer=customer).order_by("-answered_at", "-pk")[:limit])
+
+
+# --- scores (read from snapshots, never recomputed in a request) -------------------------
+
+
+def latest_run() -> ScoreRun | None:
+    """The latest finished score run: what the dashboards and the API show."""
+    return (
+        ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-as_of", "-finished_at", "-pk").first()
+    )
+
+
+def score_history(*, customer: Customer, limit: int = 30) -> list[ScoreSnapshot]:
+    """The customer's snapshots, newest first."""
+    return list(ScoreSnapshot.objects.filter(customer=customer).order_by("-as_of")[:limit])
+
+
+def customer_scores(*, customer: Customer, history: int = 30) -> dict[str, Any]:
+    """The latest snapshot of a customer as the API and the 360 show it; nulls before any run."""
+    snapshots = score_history(customer=customer, limit=max(history, 1))
+    latest = snapshots[0] if snapshots else None
+    body: dict[str, Any] = {
+        "customer": customer.pk,
+        "influence": latest.influence if latest else None,
+        "influence_components": latest.influence_components if latest else {},
+        "clv": latest.clv if latest else None,
+        "clv_basis": latest.clv_basis if latest else "",
+        "expected_purchases": latest.expected_purchases if latest else None,
+        "crv": latest.crv if latest else None,
+        "crv_realised": latest.crv_realised if latest else None,
+        "crv_expected": latest.crv_expected if latest else None,
+        "referrals": latest.referrals if latest else 0,
+        "referrals_converted": latest.referrals_converted if latest else 0,
+        "segment": latest.segment if latest else "",
+        "sentiment_index": latest.sentiment_index if latest else None,
+        "sentiment_posts": latest.sentiment_posts if latest else 0,
+        "nps_category": latest.nps_category if latest else "",
+        "as_of": latest.as_of if latest else None,
+        "computed_at": latest.computed_at if latest else None,
+        "history": [
+            {
+                "as_of": s.as_of,
+                "influence": s.influence,
+                "clv": s.clv,
+                "crv": s.crv,
+                "segment": s.segment,
+                "sentiment_index": s.sentiment_index,
+            }
+            for s in reversed(snapshots[:history])
+        ],
+    }
+    return body

@@ -191,6 +191,7 @@ _COPY_SAFE = (
     models.SmallIntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField,
     models.PositiveBigIntegerField, models.FloatField, models.BooleanField, models.DateTimeField,
     models.DateField, models.JSONField, models.ForeignKey, models.BigAutoField, models.AutoField,
+    models.DecimalField,
 )  # fmt: skip
 
 
@@ -225,7 +226,9 @@ def _copy_converter(field: models.Field[Any, Any]) -> Any:
         return _copy_bool
     if kind in (models.DateTimeField, models.DateField):
         return _copy_moment
-    if kind in (models.FloatField, models.ForeignKey) or issubclass(kind, models.IntegerField):
+    if kind in (models.FloatField, models.DecimalField, models.ForeignKey) or issubclass(
+        kind, models.IntegerField
+    ):
         return _copy_number
     return _copy_text
 

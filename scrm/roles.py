@@ -38,6 +38,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "social.view_connectedaccount",
         "influence.view_surveyresponse",
         "influence.view_service_metrics",
+        "influence.view_scoresnapshot",
+        "influence.view_scorerun",
+        "influence.recompute_scores",
     },
     AGENT: {
         "customers.view_customer",
@@ -48,6 +51,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "social.view_post",
         "social.view_case",
         "social.change_case",
+        "influence.view_scoresnapshot",
     },
 }
 
