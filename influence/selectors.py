@@ -77,10 +77,11 @@ def survey_responses(
     until: datetime | None = None,
     segment: str = "",
     channel: str = "",
+    campaign: str = "",
     customer: Customer | None = None,
     all_answers: bool = False,
 ) -> QuerySet[SurveyResponse]:
-    """Answers of one kind in [since, until), by customer segment and channel. Unless
+    """Answers of one kind in [since, until), by customer segment, channel and campaign. Unless
     `all_answers`, only each customer's latest answer in the period counts (answers
     without a customer each count)."""
     responses = SurveyResponse.objects.filter(kind=kind)
@@ -92,6 +93,8 @@ def survey_responses(
         responses = responses.filter(customer__segment=segment)
     if channel:
         responses = responses.filter(channel=channel)
+    if campaign:
+        responses = responses.filter(campaign=campaign)
     if customer is not None:
         responses = responses.filter(customer=customer)
     if all_answers:
