@@ -146,6 +146,12 @@ class ScoreRun(models.Model):
     def __str__(self) -> str:
         return f"score run {self.pk} ({self.as_of}, {self.status})"
 
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
 
 class ScoreSnapshot(models.Model):
     """A customer's scores on one date. The web and the API read these, never recompute.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import score_views, views
 
 app_name = "influence"
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("s/<str:token>/thanks/", views.survey_thanks_page, name="survey-thanks"),
     path("surveys/invite/<int:case_id>/", views.survey_invite_view, name="survey-invite"),
     path("insights/service/", views.service_page, name="service"),
+    path("insights/scores/", score_views.scores_page, name="scores"),
+    path("insights/scores/recompute/", score_views.scores_recompute_view, name="scores-recompute"),
 ]

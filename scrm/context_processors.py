@@ -14,12 +14,16 @@ from .roles import ADMIN, AGENT, MARKETING, user_role
 # (url name, label, permission needed or None)
 NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
+    ("influence:dashboard", _("Insights"), "influence.view_surveyresponse"),
     ("social:inbox", _("Inbox"), "social.view_case"),
     ("customers:list", _("Customers"), "customers.view_customer"),
     ("customers:review", _("Duplicates"), "customers.merge_customer"),
     ("social:dashboard", _("Listening"), "social.view_post"),
     ("social:rules", _("Listening rules"), "social.view_listeningrule"),
     ("influence:service", _("Service"), "influence.view_service_metrics"),
+    ("influence:referrals", _("Referrals"), "influence.view_referral"),
+    ("influence:roi", _("ROI"), "influence.view_programmecost"),
+    ("influence:scores", _("Scores"), "influence.view_scorerun"),
     ("social:accounts", _("Accounts"), "social.manage_connectedaccount"),
     ("social:sla", _("SLA"), "social.change_slatarget"),
     ("api-keys", _("API keys"), "scrm.add_apikey"),
