@@ -75,3 +75,31 @@ class PurchaseFactory(factory.django.DjangoModelFactory):
     currency = "EUR"
     purchased_at = factory.LazyFunction(timezone.now)
     channel = "web"
+
+
+class PostFactory(factory.django.DjangoModelFactory):
+    """A post about nothing in particular: neutral, no engagement, matched by no rule."""
+
+    class Meta:
+        model = "social.Post"
+
+    network = "x"
+    external_id = factory.Sequence(lambda n: f"post{n}")
+    author = factory.SubFactory(SocialIdentityFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    sentiment = 0.0
+    sentiment_label = "neutral"
+    sentiment_model = "test"
+    source = "api"
+
+
+class SocialEdgeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "social.SocialEdge"
+
+    source = factory.SubFactory(SocialIdentityFactory)
+    target = factory.SubFactory(SocialIdentityFactory)
+    kind = "mention"
+    weight = 1
+    last_seen = factory.LazyFunction(timezone.now)
+    first_seen = factory.SelfAttribute("last_seen")
