@@ -6,34 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--pool=solo", "--loglevel=WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _wait_for(predicate, seconds: float = 60) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.workers import ROOT, start_worker, wait_for
 
 
 @pytest.mark.worker
@@ -42,7 +21,7 @@ def test_real_worker_on_redis_runs_a_task():
     from scrm.tasks import ping
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "scrm.settings.test"}
-    worker = _start_worker(env)
+    worker = start_worker(env, stderr=subprocess.PIPE)
     try:
         token = uuid.uuid4().hex
         app.conf.task_always_eager = False
@@ -50,7 +29,7 @@ def test_real_worker_on_redis_runs_a_task():
             ping.delay(token)
         finally:
             app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
-        assert _wait_for(lambda: cache.get(f"worker-ping:{token}") == "pong"), "worker did not run the task"
+        assert wait_for(lambda: cache.get(f"worker-ping:{token}") == "pong"), "worker did not run the task"
     finally:
         worker.terminate()
         worker.wait(timeout=20)
@@ -67,7 +46,7 @@ def test_embedded_filesystem_transport_runs_the_same_task(tmp_path):
         "REDIS_URL": "",
         "SCRM_VAR_DIR": str(tmp_path),
     }
-    worker = _start_worker(env)
+    worker = start_worker(env, stderr=subprocess.PIPE)
     try:
         sender = subprocess.run(
             [
@@ -92,7 +71,7 @@ def test_embedded_filesystem_transport_runs_the_same_task(tmp_path):
                 subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=False).returncode == 0
             )
 
-        assert _wait_for(done), "embedded worker did not run the task"
+        assert wait_for(done), "embedded worker did not run the task"
     finally:
         worker.terminate()
         worker.wait(timeout=20)

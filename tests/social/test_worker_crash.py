@@ -5,13 +5,7 @@ both at the moment of the kill and at the end."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -21,52 +15,15 @@ from django.db.models import F, OuterRef, Subquery, Sum
 from scrm.actors import Actor
 from social.models import Case, ListeningRule, Post, PostRuleMatch, SocialEdge
 from social.services import account_create, rule_create
+from tests.workers import send, start_worker, stop_worker, wait_for, worker_env
 
-ROOT = Path(__file__).resolve().parents[2]
 POSTS = 4000
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _wait_for(predicate: Callable[[], bool], seconds: float = 180) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _worker_env() -> dict[str, str]:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "scrm.settings.test",
-        "DATABASE_URL": url,  # the test database, not the one the URL of the run names
-        "SOCIAL_POLL_PAGE_SIZE": "50",
-        "SOCIAL_POLL_MAX_PAGES": "1000",
-    }
-
-
-def _start_worker() -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--pool=solo", "--loglevel=WARNING"],
-        cwd=ROOT,
-        env=_worker_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _send(task: object, *args: object) -> None:
-    from scrm.celery import app
-
-    app.conf.task_always_eager = False
-    try:
-        task.delay(*args)  # type: ignore[attr-defined]
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+    return worker_env(SOCIAL_POLL_PAGE_SIZE="50", SOCIAL_POLL_MAX_PAGES="1000")
 
 
 def test_killed_worker_then_repoll_stores_every_post_once() -> None:
@@ -83,10 +40,10 @@ def test_killed_worker_then_repoll_stores_every_post_once() -> None:
         keywords=[], hashtags=[], handles=[], languages=[],
     )  # fmt: skip
 
-    worker = _start_worker()
+    worker = start_worker(_worker_env())
     try:
-        _send(poll_rule_task, rule.pk)
-        assert _wait_for(lambda: Post.objects.count() >= POSTS // 4), "the worker did not start ingesting"
+        send(poll_rule_task, rule.pk)
+        assert wait_for(lambda: Post.objects.count() >= POSTS // 4), "the worker did not start ingesting"
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     finally:
@@ -100,13 +57,12 @@ def test_killed_worker_then_repoll_stores_every_post_once() -> None:
     assert int(rule.cursor["next"]) == stored
     assert PostRuleMatch.objects.count() == stored
 
-    worker = _start_worker()
+    worker = start_worker(_worker_env())
     try:
-        _send(poll_due_rules_task)  # the beat's next tick: the rule is still due
-        assert _wait_for(lambda: ListeningRule.objects.get(pk=rule.pk).cursor.get("since_id") == str(POSTS))
+        send(poll_due_rules_task)  # the beat's next tick: the rule is still due
+        assert wait_for(lambda: ListeningRule.objects.get(pk=rule.pk).cursor.get("since_id") == str(POSTS))
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop_worker(worker)
 
     assert Post.objects.count() == POSTS
     assert PostRuleMatch.objects.filter(rule=rule).count() == POSTS
