@@ -291,6 +291,8 @@ SCORES_SENTIMENT_WINDOW_DAYS = env.int("SCORES_SENTIMENT_WINDOW_DAYS", default=9
 SCORES_CLV_HORIZON_MONTHS = env.int("SCORES_CLV_HORIZON_MONTHS", default=12)
 SCORES_MONTHLY_DISCOUNT = env.float("SCORES_MONTHLY_DISCOUNT", default=0.01)
 SCORES_CLV_MIN_HISTORY_DAYS = env.int("SCORES_CLV_MIN_HISTORY_DAYS", default=30)
+# CLV counts a purchase recorded without its margin as amount * this rate.
+SCORES_DEFAULT_MARGIN_RATE = env.float("SCORES_DEFAULT_MARGIN_RATE", default=0.3)
 # Segments: CLV and CRV above these are "high"; unset = the median of the run.
 SCORES_SEGMENT_CLV_THRESHOLD = env.float("SCORES_SEGMENT_CLV_THRESHOLD", default=None)
 SCORES_SEGMENT_CRV_THRESHOLD = env.float("SCORES_SEGMENT_CRV_THRESHOLD", default=None)
