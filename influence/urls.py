@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import score_views, views
+from . import roi_views, score_views, views
 
 app_name = "influence"
 
@@ -11,4 +11,8 @@ urlpatterns = [
     path("insights/service/", views.service_page, name="service"),
     path("insights/scores/", score_views.scores_page, name="scores"),
     path("insights/scores/recompute/", score_views.scores_recompute_view, name="scores-recompute"),
+    path("insights/roi/", roi_views.roi_page, name="roi"),
+    path("insights/objectives/", roi_views.objectives_page, name="objectives"),
+    path("insights/objectives/<int:pk>/", roi_views.objective_edit_page, name="objective-edit"),
+    path("insights/objectives/<int:pk>/delete/", roi_views.objective_delete_view, name="objective-delete"),
 ]
