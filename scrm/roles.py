@@ -49,6 +49,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "influence.add_objective",
         "influence.change_objective",
         "influence.delete_objective",
+        "influence.view_referral",
+        "influence.change_referral",
+        "influence.view_referralcode",
+        "influence.add_referralcode",
+        "influence.add_surveyresponse",
     },
     AGENT: {
         "customers.view_customer",
