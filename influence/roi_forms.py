@@ -57,7 +57,8 @@ def cell_name(month: date, category: str) -> str:
 
 class CostGridForm(forms.Form):
     """Months x categories: an amount (blank for none) and a note per cell. Only the cells
-    that changed against what is stored become entries."""
+    sent and changed against what is stored become entries: a cell sent empty clears its
+    cost, a cell not sent at all is left alone."""
 
     def __init__(
         self,
@@ -137,6 +138,8 @@ class CostGridForm(forms.Form):
         for month in self.months:
             for category in CATEGORIES:
                 name = cell_name(month, category)
+                if self.add_prefix(name) not in self.data:
+                    continue  # a cell not sent is left as it is; only a sent empty cell clears
                 amount = self.cleaned_data.get(name)
                 note = (self.cleaned_data.get(f"{name}_note") or "").strip()
                 stored = self.stored.get(month, {}).get(category)

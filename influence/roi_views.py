@@ -124,7 +124,7 @@ def _chart(report: RoiReport) -> dict[str, Any]:
                     "kind": kind,
                     "x": index * CHART_SLOT + offset,
                     "y": min(y, zero),
-                    "height": max(abs(zero - y), 0.5 if value else 0),
+                    "height": round(max(abs(zero - y), 0.5 if value else 0), 2),
                     "title": f"{month} · {label}: {shown} {report.currency}",
                 }
             )

@@ -257,11 +257,16 @@ def test_grid_saves_changes_and_a_bad_value_stores_nothing(client: Client, marke
     page = client.get("/insights/roi/").content.decode()
     assert 'value="ads"' in page
 
-    # emptying a cell removes its cost, unchanged cells write nothing
+    # a cell sent empty removes its cost; cells unchanged or not sent write nothing
     audits = AuditEntry.objects.count()
-    client.post("/insights/roi/", {f"cost-{key}_rewards": "250"})
+    client.post("/insights/roi/", {f"cost-{key}_rewards": "250", f"cost-{key}_campaigns": ""})
     assert dict(ProgrammeCost.objects.values_list("category", "amount")) == {"rewards": Decimal(250)}
     assert AuditEntry.objects.count() == audits + 1
+    client.post("/insights/roi/", {f"cost-{key}_other": "5"})
+    assert dict(ProgrammeCost.objects.values_list("category", "amount")) == {
+        "rewards": Decimal(250),
+        "other": Decimal(5),
+    }
 
 
 def test_csv_export_of_the_monthly_table(client: Client, marketer, march: None) -> None:
@@ -279,3 +284,13 @@ def test_csv_export_of_the_monthly_table(client: Client, marketer, march: None) 
     assert march_row["Loyalty members' incremental margin"] == "not available: no loyalty programme data"
     total = dict(zip(header, lines["total"], strict=True))
     assert total["costs"] == "1400.00" and total["gains measured"] == "2427.00"  # + April's referral
+
+
+def test_amounts_are_read_in_the_users_language(client: Client, marketer) -> None:
+    key = f"{timezone.localdate():%Y-%m}"
+    client.force_login(marketer)
+    response = client.post(
+        "/insights/roi/", {f"cost-{key}_rewards": "1200,50"}, headers={"Accept-Language": "fr"}
+    )
+    assert response.status_code == 302
+    assert ProgrammeCost.objects.get().amount == Decimal("1200.50")
