@@ -345,7 +345,7 @@ class PurchaseSummary:
         return day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
-def _cutoff(as_of: datetime | date) -> tuple[datetime, int]:
+def as_of_cutoff(as_of: datetime | date) -> tuple[datetime, int]:
     """The instant purchases must be before, and the as-of day (UTC days since 1970). A date
     means the whole of that UTC day; a datetime that instant."""
     if isinstance(as_of, datetime):
@@ -373,7 +373,7 @@ def purchase_summary(*, as_of: datetime | date, recent_months: int | None = None
     and purchase days of the last `recent_months` (default: the CLV horizon), for the
     fallback when no model can be fitted."""
     months = settings.SCORES_CLV_HORIZON_MONTHS if recent_months is None else recent_months
-    cutoff, as_of_day = _cutoff(as_of)
+    cutoff, as_of_day = as_of_cutoff(as_of)
     recent_days = months * DAYS_PER_MONTH
     recent_start = cutoff - timedelta(days=recent_days)
     purchase, customer = (connection.ops.quote_name(m._meta.db_table) for m in (Purchase, Customer))
