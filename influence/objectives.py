@@ -242,9 +242,11 @@ def _nps_change(first: date, last: date) -> Measure:
     )
 
 
-def metric_measure(metric: str, first: date, last: date) -> Measure:
-    """The value of `metric` over the days first..last (both included)."""
+def metric_measure(metric: str, first: date, last: date, *, memo: dict[Any, Any] | None = None) -> Measure:
+    """The value of `metric` over the days first..last (both included). Objectives on the
+    same period share one service report and one listening read through `memo`."""
     since, until = _start_of(first), _start_of(last + timedelta(days=1))
+    memo = {} if memo is None else memo
     if metric == Metric.NPS:
         nps = nps_summary(since=since, until=until)
         return Measure(nps.nps, nps.n, nps.ci_low, nps.ci_high, nps.indicative)
@@ -254,15 +256,24 @@ def metric_measure(metric: str, first: date, last: date) -> Measure:
         csat = csat_summary(since=since, until=until)
         return Measure(csat.csat, csat.n, indicative=csat.indicative)
     if metric == Metric.SENTIMENT_INDEX:
-        sentiment = listening_figures(ListeningFilters(since=first, until=last), top_authors=0).sentiment
+        if ("listening", first, last) not in memo:
+            memo["listening", first, last] = listening_figures(
+                ListeningFilters(since=first, until=last), top_authors=0
+            )
+        sentiment = memo["listening", first, last].sentiment
         return Measure(sentiment.index, sentiment.total)
     if metric == Metric.SHARE_OF_VOICE:
-        voice, _by_competitor = share_of_voice(ListeningFilters(since=first, until=last))
+        if ("listening", first, last) in memo:
+            voice = memo["listening", first, last].share_of_voice
+        else:
+            voice, _by_competitor = share_of_voice(ListeningFilters(since=first, until=last))
         return Measure(voice.share, voice.total)
     if metric == Metric.REFERRALS_CONVERTED:
         converted = Referral.objects.filter(converted_at__gte=since, converted_at__lt=until).count()
         return Measure(float(converted), converted)
-    service = service_report(since=since, until=until).overall
+    if ("service", first, last) not in memo:
+        memo["service", first, last] = service_report(since=since, until=until).overall
+    service = memo["service", first, last]
     if metric == Metric.FIRST_RESPONSE:
         return Measure(service.first_response.median, service.first_response.n)
     rate = service.response_rate if metric == Metric.RESPONSE_RATE else service.recovery
@@ -337,9 +348,11 @@ def objective_status(objective: Objective, value: float | None, *, today: date) 
     return (Status.ON_TRACK if reached else Status.AT_RISK), elapsed
 
 
-def objective_progress(objective: Objective, *, today: date | None = None) -> ObjectiveProgress:
+def objective_progress(
+    objective: Objective, *, today: date | None = None, memo: dict[Any, Any] | None = None
+) -> ObjectiveProgress:
     today = today or timezone.localdate()
-    measure = metric_measure(objective.metric, objective.period_start, objective.period_end)
+    measure = metric_measure(objective.metric, objective.period_start, objective.period_end, memo=memo)
     status, elapsed = objective_status(objective, measure.value, today=today)
     progress = None
     if objective.metric in CUMULATIVE and objective.target > 0 and measure.value is not None:
@@ -353,4 +366,5 @@ def objectives_with_progress(
     """Every objective (latest period first) with where it stands."""
     objectives = Objective.objects.order_by("-period_end", "name")
     chosen = objectives[:limit] if limit else objectives
-    return [objective_progress(objective, today=today) for objective in chosen]
+    memo: dict[Any, Any] = {}
+    return [objective_progress(objective, today=today, memo=memo) for objective in chosen]

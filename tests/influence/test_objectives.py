@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from influence.models import Objective, Referral, SurveyResponse
 from influence.objectives import (
@@ -17,6 +19,7 @@ from influence.objectives import (
     objective_progress,
     objective_status,
     objective_update,
+    objectives_with_progress,
 )
 from scrm.actors import Actor
 from scrm.errors import ValidationFailed
@@ -325,3 +328,17 @@ def test_a_bad_value_shows_a_readable_message_and_stores_nothing(
     assert message in html and "The objective was not saved" in html
     assert 'value="NPS +5 this quarter"' in html  # what was typed stays
     assert not Objective.objects.exists()
+
+
+def test_objectives_on_one_period_share_the_reads(march: None) -> None:
+    objective("first_response_minutes", 60, "at_most")
+    objective("sentiment_index", 10)
+    with CaptureQueriesContext(connection) as one_each:
+        objectives_with_progress(today=AFTER)
+    for metric in ("response_rate", "recovery_rate", "share_of_voice"):
+        objective(metric, 10)
+    with CaptureQueriesContext(connection) as more:
+        progress = objectives_with_progress(today=AFTER)
+    assert len(progress) == 5
+    assert len(more.captured_queries) == len(one_each.captured_queries)  # the objectives list read only
+    assert {p.objective.metric: p.value for p in progress}["share_of_voice"] == 80
