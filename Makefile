@@ -32,6 +32,8 @@ demo: $(VENV)/.runtime
 	$(DEMO_SETTINGS) $(BIN)/python manage.py seed_demo --customers 2000 --seed 42
 	$(DEMO_SETTINGS) $(BIN)/python manage.py seed_social
 	$(DEMO_SETTINGS) $(BIN)/python manage.py resolve_identities
+	$(DEMO_SETTINGS) $(BIN)/python manage.py seed_insights
+	$(DEMO_SETTINGS) $(BIN)/python manage.py recompute_scores
 	$(DEMO_SETTINGS) $(BIN)/python manage.py demo_users --password demo
 	@echo
 	@echo "  Social CRM demo: http://$(ADDR)/"
