@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import roi_views, score_views, views
+from . import dashboard_views, roi_views, score_views, views
 
 app_name = "influence"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("s/<str:token>/thanks/", views.survey_thanks_page, name="survey-thanks"),
     path("surveys/invite/<int:case_id>/", views.survey_invite_view, name="survey-invite"),
     path("insights/service/", views.service_page, name="service"),
+    path("insights/", dashboard_views.dashboard_page, name="dashboard"),
+    path("insights/customers/", dashboard_views.scored_customers_page, name="customers"),
+    path("insights/surveys/", dashboard_views.survey_answers_page, name="survey-answers"),
     path("insights/scores/", score_views.scores_page, name="scores"),
     path("insights/scores/recompute/", score_views.scores_recompute_view, name="scores-recompute"),
     path("insights/roi/", roi_views.roi_page, name="roi"),

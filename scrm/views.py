@@ -20,6 +20,7 @@ from .actors import Actor
 from .errors import ValidationFailed
 from .forms import ApiKeyForm, add_domain_errors
 from .models import ApiKey
+from .roles import MARKETING, user_role
 from .services import api_key_create, api_key_revoke
 
 
@@ -30,8 +31,11 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Marketing users land on the marketing dashboard; agents and admins on this page."""
     from customers.models import Customer, Purchase, SocialIdentity
 
+    if user_role(request.user) == MARKETING:
+        return redirect("influence:dashboard")
     since = timezone.now() - timedelta(days=30)
     recent = Purchase.objects.filter(purchased_at__gte=since).aggregate(n=Count("id"), total=Sum("amount"))
     context = {

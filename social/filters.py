@@ -29,6 +29,12 @@ class PostFilter(django_filters.FilterSet):
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Posted before")
     case = django_filters.NumberFilter(field_name="case")
     q = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label="Words in the text")
+    campaign = django_filters.CharFilter(
+        method="by_campaign", label="Matched a listening rule of this campaign (of `kind`, if given)"
+    )
+    segment = django_filters.CharFilter(
+        field_name="author__customer__segment", label="Author's customer segment"
+    )
 
     class Meta:
         model = Post
@@ -39,6 +45,14 @@ class PostFilter(django_filters.FilterSet):
 
     def by_kind(self, qs: QuerySet[Post], name: str, value: str) -> QuerySet[Post]:
         return qs.filter(pk__in=PostRuleMatch.objects.filter(kind=value).values("post_id"))
+
+    def by_campaign(self, qs: QuerySet[Post], name: str, value: str) -> QuerySet[Post]:
+        """With `kind`, a rule of that kind in the campaign (as the dashboard rollups count)."""
+        matches = PostRuleMatch.objects.filter(rule__campaign=value)
+        kind = self.data.get("kind") if self.data else None
+        if kind in ListeningRule.Kind.values:
+            matches = matches.filter(kind=kind)
+        return qs.filter(pk__in=matches.values("post_id"))
 
 
 class ListeningPostFilter(PostFilter):

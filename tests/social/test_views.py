@@ -47,7 +47,7 @@ def test_navigation_shows_each_role_its_social_pages(client, agent, marketer, ad
     links = {}
     for user in (agent, marketer, admin_user):
         client.force_login(user)
-        links[user.username] = {item["label"] for item in client.get("/").context["nav_items"]}
+        links[user.username] = {item["label"] for item in client.get("/", follow=True).context["nav_items"]}
     assert {"Listening"} <= links["agent"] and not {"Listening rules", "Accounts"} & links["agent"]
     assert {"Listening", "Listening rules"} <= links["marketer"] and "Accounts" not in links["marketer"]
     assert {"Listening", "Listening rules", "Accounts"} <= links["boss"]
