@@ -29,7 +29,7 @@ django.setup()
 from scrm.actors import Actor  # noqa: E402
 from scrm.services import api_key_create  # noqa: E402
 
-from . import customers, floors, graph, inbox, ingestion, resolution, seed, sentiment  # noqa: E402
+from . import customers, dashboard, floors, graph, inbox, ingestion, resolution, scores, seed, sentiment  # noqa: E402
 from .context import FULL, QUICK, Context  # noqa: E402
 from .report import Figure, peak_rss_mb, render_table  # noqa: E402
 from .server import WORKERS, gunicorn  # noqa: E402
@@ -46,7 +46,9 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Figure]], bool]] = {
     "resolution": (resolution.resolution, False),
     "ingestion": (ingestion.ingestion, False),
     "inbox": (inbox.inbox, True),
+    "dashboard": (dashboard.dashboard, True),
     "graph": (graph.graph, False),
+    "scores": (scores.scores, False),
 }
 
 # A partner key fast enough never to be throttled by the benchmark itself.
