@@ -7,10 +7,29 @@ class InfluenceConfig(AppConfig):
     verbose_name = _("Influence and scores")
 
     def ready(self) -> None:
-        from customers.registry import register_customer_reference
+        from customers.registry import (
+            Section,
+            register_customer_reference,
+            register_purchase_hook,
+            register_section,
+        )
 
         from . import panels
+        from .referrals import referrals_convert_for_purchase, referrals_section
 
         register_customer_reference("influence.SurveyResponse", "customer")
         register_customer_reference("influence.SurveyInvitation", "customer")
+        register_customer_reference("influence.Referral", "referrer")
+        register_customer_reference("influence.Referral", "referred")
+        register_customer_reference("influence.ReferralCode", "customer")
+        register_purchase_hook(referrals_convert_for_purchase)
         panels.register()
+        register_section(
+            Section(
+                key="referrals",
+                title=_("Referrals"),
+                data=referrals_section,
+                template="influence/panels/referrals.html",
+                order=35,
+            )
+        )

@@ -70,6 +70,28 @@ def nps_differ(first: NpsSummary, second: NpsSummary) -> bool:
     return abs(first.nps - second.nps) / spread > Z95
 
 
+@dataclass(frozen=True)
+class NpsComparison:
+    first: NpsSummary
+    second: NpsSummary
+    difference: float | None  # first.nps - second.nps
+    # |difference| / sqrt(SE1^2 + SE2^2); None when a side has no answer or both SE are 0
+    z: float | None
+    significant: bool  # z > 1.96 (with both SE 0: any difference)
+
+
+def nps_compare(first_filters: dict[str, Any], second_filters: dict[str, Any]) -> NpsComparison:
+    """Two periods or segments side by side (filters as survey_responses takes them): both
+    summaries, their difference, z and whether they differ at 95 % (docs/metrics.md)."""
+    first, second = nps_summary(**first_filters), nps_summary(**second_filters)
+    difference = z = None
+    if first.nps is not None and second.nps is not None:
+        difference = first.nps - second.nps
+        spread = math.sqrt((first.se or 0.0) ** 2 + (second.se or 0.0) ** 2)
+        z = abs(difference) / spread if spread else None
+    return NpsComparison(first, second, difference, z, nps_differ(first, second))
+
+
 def survey_responses(
     *,
     kind: str,

@@ -82,3 +82,49 @@ class CsatSerializer(serializers.Serializer):
     n = serializers.IntegerField()
     satisfied = serializers.IntegerField()
     indicative = serializers.BooleanField()
+
+
+class NpsCompareQuerySerializer(serializers.Serializer):
+    """`a_*` filters make the first side, `b_*` the second; `all` applies to both."""
+
+    a_since = serializers.DateTimeField(required=False, help_text="Side A: answers from (ISO 8601, included)")
+    a_until = serializers.DateTimeField(
+        required=False, help_text="Side A: answers until (ISO 8601, excluded)"
+    )
+    a_segment = serializers.CharField(required=False, allow_blank=True, help_text="Side A: customer segment")
+    a_channel = serializers.CharField(required=False, allow_blank=True, help_text="Side A: survey channel")
+    a_campaign = serializers.CharField(required=False, allow_blank=True, help_text="Side A: campaign")
+    b_since = serializers.DateTimeField(required=False, help_text="Side B: answers from (ISO 8601, included)")
+    b_until = serializers.DateTimeField(
+        required=False, help_text="Side B: answers until (ISO 8601, excluded)"
+    )
+    b_segment = serializers.CharField(required=False, allow_blank=True, help_text="Side B: customer segment")
+    b_channel = serializers.CharField(required=False, allow_blank=True, help_text="Side B: survey channel")
+    b_campaign = serializers.CharField(required=False, allow_blank=True, help_text="Side B: campaign")
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="Count every answer, not only each customer's latest"
+    )
+
+    def side(self, prefix: str) -> dict[str, Any]:
+        data = self.validated_data
+        return {
+            "since": data.get(f"{prefix}_since"),
+            "until": data.get(f"{prefix}_until"),
+            "segment": data.get(f"{prefix}_segment", ""),
+            "channel": data.get(f"{prefix}_channel", ""),
+            "campaign": data.get(f"{prefix}_campaign", ""),
+            "all_answers": data.get("all", False),
+        }
+
+
+class NpsComparisonSerializer(serializers.Serializer):
+    a = NpsSerializer()
+    b = NpsSerializer()
+    difference = serializers.FloatField(
+        allow_null=True, help_text="NPS of A minus NPS of B; null without answers"
+    )
+    z = serializers.FloatField(
+        allow_null=True,
+        help_text="|difference| / sqrt(SE_A^2 + SE_B^2); null when a side has no answer or both SE are 0",
+    )
+    significant = serializers.BooleanField(help_text="z > 1.96: the two differ at 95 %")

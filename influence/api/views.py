@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -15,11 +15,13 @@ from rest_framework.views import APIView
 from scrm.actors import actor_from_request
 from scrm.api.idempotency import idempotent
 
-from ..selectors import csat_summary, nps_summary
+from ..selectors import csat_summary, nps_compare, nps_summary
 from ..services import survey_response_record
 from .serializers import (
     CsatQuerySerializer,
     CsatSerializer,
+    NpsCompareQuerySerializer,
+    NpsComparisonSerializer,
     NpsSerializer,
     ScoreQuerySerializer,
     SurveyResponseInputSerializer,
@@ -109,3 +111,52 @@ class CsatView(APIView):
     def get(self, request: Request) -> Response:
         summary = csat_summary(**_filters(request, CsatQuerySerializer))
         return Response(CsatSerializer(_round(asdict(summary))).data)
+
+
+# 30 points apart on 50 answers each is not yet a difference at 95 % (z = 1.93).
+COMPARE_EXAMPLE = OpenApiExample(
+    "This quarter against the previous one",
+    description=(
+        "GET /api/v1/nps/compare/?a_since=2026-07-01T00:00:00Z"
+        "&b_since=2026-04-01T00:00:00Z&b_until=2026-07-01T00:00:00Z"
+    ),
+    value={
+        "a": {"nps": 30.0, "n": 50, "promoters": 25, "passives": 15, "detractors": 10, "se": 11.05,
+              "ci_low": 8.35, "ci_high": 51.65, "indicative": False},
+        "b": {"nps": 0.0, "n": 50, "promoters": 15, "passives": 20, "detractors": 15, "se": 10.95,
+              "ci_low": -21.47, "ci_high": 21.47, "indicative": False},
+        "difference": 30.0,
+        "z": 1.93,
+        "significant": False,
+    },
+    response_only=True,
+)  # fmt: skip
+
+
+class NpsCompareView(APIView):
+    api_scopes = {"GET": "scores:read"}
+    api_perms = SCORES_READ
+
+    @extend_schema(
+        summary="Compare two NPS (periods, segments, channels, campaigns)",
+        description=(
+            "Side A from the `a_*` filters, side B from the `b_*` filters (each like `GET /nps/`). "
+            "They differ at 95 % when |NPS_A - NPS_B| / sqrt(SE_A^2 + SE_B^2) > 1.96 "
+            "(docs/metrics.md); `difference` is NPS_A - NPS_B."
+        ),
+        parameters=[NpsCompareQuerySerializer],
+        responses={200: NpsComparisonSerializer, 400: OpenApiResponse(description="Invalid filter")},
+        examples=[COMPARE_EXAMPLE],
+    )
+    def get(self, request: Request) -> Response:
+        query = NpsCompareQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = nps_compare(query.side("a"), query.side("b"))
+        body = {
+            "a": _round(asdict(found.first)),
+            "b": _round(asdict(found.second)),
+            "difference": round(found.difference, 2) if found.difference is not None else None,
+            "z": round(found.z, 2) if found.z is not None else None,
+            "significant": found.significant,
+        }
+        return Response(NpsComparisonSerializer(body).data)
