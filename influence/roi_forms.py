@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Objective, ProgrammeCost
-from .roi import CATEGORIES, CostEntry
+from .roi import CATEGORIES, CostEntry, add_months
 
 AMOUNT_ERRORS = {
     "invalid": _("Enter an amount, e.g. 1250.50."),
@@ -167,6 +167,7 @@ class ObjectiveForm(forms.Form):
     target = forms.FloatField(
         label=_("Target"),
         localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text=_(
             "NPS -100 to 100, NPS change -200 to 200, sentiment index -100 to 100, percentages 0 to 100, "
             "minutes and referrals 0 or more."
@@ -183,6 +184,14 @@ class ObjectiveForm(forms.Form):
         widget=DATE_WIDGET,
         error_messages={"required": _("Enter the last day of the period."), "invalid": _("Enter a date.")},
     )
+
+    @classmethod
+    def for_this_quarter(cls, data: Any = None) -> ObjectiveForm:
+        """A new objective, its period this quarter by default."""
+        today = timezone.localdate()
+        start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        end = add_months(start, 3) - timedelta(days=1)
+        return cls(data, initial={"period_start": start, "period_end": end})
 
     @classmethod
     def for_objective(cls, objective: Objective, data: Any = None) -> ObjectiveForm:

@@ -185,7 +185,7 @@ def objectives_page(request: HttpRequest) -> HttpResponse:
     can_add = request.user.has_perm("influence.add_objective")
     if request.method == "POST" and not can_add:
         raise PermissionDenied
-    form = ObjectiveForm(request.POST or None)
+    form = ObjectiveForm.for_this_quarter(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             objective = objective_create(actor=Actor.for_user(request.user), **form.objective_fields())

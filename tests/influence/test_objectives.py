@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from influence.models import Objective, Referral, SurveyResponse
 from influence.objectives import (
@@ -281,6 +282,9 @@ def test_pages_for_marketing_403_for_agents(client: Client, agent, marketer) -> 
     client.force_login(marketer)
     page = client.get("/insights/objectives/").content.decode()
     assert "NPS" in page and 'data-status="no_data"' in page and "New objective" in page
+    today = timezone.localdate()
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    assert f'name="period_start" value="{quarter_start:%Y-%m-%d}"' in page  # this quarter by default
     roi = client.get("/insights/roi/").content.decode()
     assert 'id="roi-objectives"' in roi and nps.name in roi
 
