@@ -47,6 +47,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Figure]], bool]] = {
     "ingestion": (ingestion.ingestion, False),
     "inbox": (inbox.inbox, True),
     "dashboard": (dashboard.dashboard, True),
+    "dashboard": (dashboard.dashboard, True),
     "graph": (graph.graph, False),
     "scores": (scores.scores, False),
 }

@@ -11,7 +11,7 @@ run and segment.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,7 +26,7 @@ from social.models import ListeningRule
 from social.selectors import SentimentSplit, VoiceShare
 
 from .models import PostRollup, Referral, ScoreRun, ScoreSnapshot, Segment, SurveyKind, SurveyResponse
-from .selectors import NpsSummary, latest_run, nps_summary, survey_responses
+from .selectors import NpsSummary, latest_run, nps_from_counts, survey_responses
 
 PERIODS = ("7", "30", "90", "quarter", "custom")
 DEFAULT_PERIOD = "30"
@@ -151,27 +151,51 @@ class NpsFigures:
     unit: str
 
 
-def _nps_filters(filters: DashboardFilters) -> dict[str, Any]:
-    return {"segment": filters.segment, "campaign": filters.campaign}
+def _nps_in(
+    rows: Sequence[tuple[int | None, int, datetime, int]], start: datetime, end: datetime
+) -> NpsSummary:
+    """NPS of the answers in [start, end): each customer's latest (answered_at, then id),
+    every answer without a customer - the rule of selectors.survey_responses."""
+    latest: dict[int, tuple[datetime, int, int]] = {}
+    anonymous: list[int] = []
+    for customer, score, answered_at, pk in rows:
+        if not start <= answered_at < end:
+            continue
+        if customer is None:
+            anonymous.append(score)
+        elif customer not in latest or (answered_at, pk) > latest[customer][:2]:
+            latest[customer] = (answered_at, pk, score)
+    scores = anonymous + [score for _at, _pk, score in latest.values()]
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return nps_from_counts(promoters, len(scores) - promoters - detractors, detractors)
 
 
 def nps_figures(filters: DashboardFilters) -> NpsFigures:
     """NPS of the period (one answer per customer: the latest) and per week or month,
-    each point with its own interval and n (indicative below n = 30)."""
+    each point with its own interval and n (indicative below n = 30). One query: the
+    period's answers, counted per window here (equal to nps_summary on each window)."""
+    rows = list(
+        survey_responses(
+            kind=SurveyKind.NPS,
+            since=filters.start,
+            until=filters.end,
+            segment=filters.segment,
+            campaign=filters.campaign,
+            all_answers=True,
+        )
+        .order_by()
+        .values_list("customer_id", "score", "answered_at", "pk")
+    )
     unit = trend_unit(filters.days)
     trend = [
         NpsPoint(
             bucket=bucket,
-            summary=nps_summary(
-                since=day_start(bucket.start),
-                until=day_start(bucket.end + timedelta(days=1)),
-                **_nps_filters(filters),
-            ),
+            summary=_nps_in(rows, day_start(bucket.start), day_start(bucket.end + timedelta(days=1))),
         )
         for bucket in buckets(filters.since, filters.until, unit)
     ]
-    overall = nps_summary(since=filters.start, until=filters.end, **_nps_filters(filters))
-    return NpsFigures(overall=overall, trend=trend, unit=unit)
+    return NpsFigures(overall=_nps_in(rows, filters.start, filters.end), trend=trend, unit=unit)
 
 
 def nps_answers(

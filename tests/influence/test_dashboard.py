@@ -25,7 +25,7 @@ from influence.dashboard import (
 from influence.dashboard_views import posts_query
 from influence.models import Referral, ScoreRun, ScoreSnapshot, SurveyResponse
 from influence.rollups import rollups_refresh
-from influence.selectors import nps_from_counts
+from influence.selectors import nps_from_counts, nps_summary
 from social.models import ListeningRule
 from tests.factories import CustomerFactory, SocialIdentityFactory
 from tests.influence.test_rollups import make_post
@@ -104,6 +104,10 @@ def test_nps_trend_points_with_their_interval(db, settings):
     assert spring.overall == nps_from_counts(1, 0, 0)
     champions = nps_figures(DashboardFilters(since=filters.since, until=filters.until, segment="champions"))
     assert champions.overall == nps_from_counts(1, 0, 0)
+    # The same as the survey selectors, window by window.
+    for point in figures.trend:
+        start = datetime.combine(point.bucket.start, datetime.min.time(), tzinfo=UTC)
+        assert point.summary == nps_summary(since=start, until=start + timedelta(days=7))
 
 
 def test_quadrants_top_lists_and_thresholds(db):
