@@ -47,7 +47,6 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Figure]], bool]] = {
     "ingestion": (ingestion.ingestion, False),
     "inbox": (inbox.inbox, True),
     "dashboard": (dashboard.dashboard, True),
-    "dashboard": (dashboard.dashboard, True),
     "graph": (graph.graph, False),
     "scores": (scores.scores, False),
 }
