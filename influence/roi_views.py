@@ -40,8 +40,6 @@ from .roi import (
 )
 from .roi_forms import CostGridForm, ObjectiveForm, RoiPeriodForm
 
-CHART_SLOT = 20  # SVG units per month: a cost bar and a gains bar
-CHART_HEIGHT = 100
 OBJECTIVES_ON_ROI_PAGE = 10
 
 
@@ -100,35 +98,24 @@ def _csv(report: RoiReport) -> HttpResponseBase:
 
 
 def _chart(report: RoiReport) -> dict[str, Any]:
-    """Bars in SVG units: costs and measured gains per month around a zero line (gains can
-    be negative when rewards outweigh what referrals brought)."""
-    values = [v for line in report.months for v in (line.cost, line.gain)]
-    top, bottom = max([*values, Decimal(0)]), min([*values, Decimal(0)])
-    span = top - bottom
-    if not span:
-        return {"empty": True}
-
-    def y_of(value: Decimal) -> float:
-        return round(float(CHART_HEIGHT * (top - value) / span), 2)
-
-    zero = y_of(Decimal(0))
-    bars = []
-    for index, line in enumerate(report.months):
-        month = formats.date_format(line.month, "YEAR_MONTH_FORMAT") if line.month else ""
-        for offset, kind, value in ((3, "cost", line.cost), (11, "gain", line.gain)):
-            y = y_of(value)
-            shown = formats.number_format(value, 2, use_l10n=True, force_grouping=True)
-            label = _("costs") if kind == "cost" else _("gains measured")
-            bars.append(
-                {
-                    "kind": kind,
-                    "x": index * CHART_SLOT + offset,
-                    "y": min(y, zero),
-                    "height": round(max(abs(zero - y), 0.5 if value else 0), 2),
-                    "title": f"{month} · {label}: {shown} {report.currency}",
-                }
-            )
-    return {"empty": False, "bars": bars, "width": CHART_SLOT * len(report.months), "zero": zero}
+    """What the Chart.js chart draws: costs, measured gains and ROI % per month."""
+    return {
+        "months": [
+            formats.date_format(line.month, "YEAR_MONTH_FORMAT") for line in report.months if line.month
+        ],
+        "costs": [float(line.cost) for line in report.months],
+        "gains": [float(line.gain) for line in report.months],
+        "roi": [
+            None if line.roi_percent is None else round(float(line.roi_percent), 1) for line in report.months
+        ],
+        "currency": report.currency,
+        "labels": {
+            "costs": _("Costs"),
+            "gains": _("Gains measured"),
+            "roi": _("ROI %"),
+            "noCosts": _("no costs entered"),
+        },
+    }
 
 
 def _can_edit_costs(user: Any) -> bool:

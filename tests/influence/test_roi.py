@@ -294,3 +294,13 @@ def test_amounts_are_read_in_the_users_language(client: Client, marketer) -> Non
     )
     assert response.status_code == 302
     assert ProgrammeCost.objects.get().amount == Decimal("1200.50")
+
+
+def test_chart_data_follows_the_table(client: Client, marketer, march: None) -> None:
+    client.force_login(marketer)
+    page = client.get("/insights/roi/", {"year": "2025"})
+    chart = page.context["chart"]
+    assert chart["months"][2] == "March 2025" and len(chart["months"]) == 12
+    assert (chart["costs"][2], chart["gains"][2], chart["roi"][2]) == (400.0, 650.0, 62.5)
+    assert chart["roi"][1] is None  # February: no costs
+    assert 'id="roi-data"' in page.content.decode() and "62.5 %" in page.content.decode()
