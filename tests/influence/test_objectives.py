@@ -302,6 +302,12 @@ def test_create_edit_delete_through_the_page(client: Client, marketer) -> None:
     )
     edit = client.get(f"/insights/objectives/{saved.pk}/").content.decode()
     assert 'value="2025-03-31"' in edit
+    refused = client.post(f"/insights/objectives/{saved.pk}/", form_data(target="-101"))
+    assert (
+        refused.status_code == 400 and "A target for NPS is between -100 and 100." in refused.content.decode()
+    )
+    saved.refresh_from_db()
+    assert saved.target == 5
     assert client.post(f"/insights/objectives/{saved.pk}/", form_data(target="7")).status_code == 302
     saved.refresh_from_db()
     assert saved.target == 7
