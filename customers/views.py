@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from scrm.actors import Actor
+from scrm.exports import csv_response, wants_csv
 from scrm.forms import add_domain_errors
 
 from .errors import Conflict, ValidationFailed
@@ -27,13 +33,36 @@ from .services import customer_update, survivor_of
 PAGE_SIZE = 25
 
 
+CSV_HEADER = ["id", "first_name", "last_name", "emails", "phones", "social", "segment", "created_at"]
+
+
+def _csv_rows(customers: QuerySet[Customer]) -> Iterator[list[Any]]:
+    """The list's columns, one customer a row (prefetched 2,000 at a time)."""
+    for c in customers.iterator(chunk_size=2000):
+        points = list(c.contact_points.all())
+        yield [
+            c.pk,
+            c.first_name,
+            c.last_name,
+            " ".join(p.value for p in points if p.kind == "email"),
+            " ".join(p.value for p in points if p.kind == "phone"),
+            " ".join(f"{i.network}:@{i.handle}" for i in c.social_identities.all()),
+            c.segment,
+            c.created_at.isoformat(),
+        ]
+
+
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
-def customer_list_page(request: HttpRequest) -> HttpResponse:
+def customer_list_page(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = CustomerSearchForm(request.GET or None)
     filtered = CustomerFilter(
         request.GET, queryset=customers_live().order_by("last_name", "first_name", "id")
     )
+    if wants_csv(request):
+        if not request.user.has_perm("customers.export_customer"):
+            raise PermissionDenied
+        return csv_response("customers", CSV_HEADER, _csv_rows(with_list_data(filtered.qs)))
     page = Paginator(with_list_data(filtered.qs), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "query": request.GET.get("q", "")}
     template = "customers/_results.html" if getattr(request, "htmx", False) else "customers/list.html"

@@ -3,6 +3,7 @@ and its posts drill-down. Views read with selectors and write with services."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,7 +11,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +24,7 @@ from django.views.decorators.http import require_POST
 from customers.models import SocialIdentity
 from scrm.actors import Actor
 from scrm.errors import ValidationFailed
+from scrm.exports import csv_response, wants_csv
 from scrm.forms import add_domain_errors
 
 from .filters import ListeningPostFilter
@@ -318,15 +321,33 @@ def _kept_label(key: str, value: str) -> str:
     return ""
 
 
+POSTS_CSV_HEADER = [
+    "id", "network", "external_id", "created_at", "author", "customer", "language", "sentiment",
+    "compound", "likes", "replies", "reposts", "quotes", "text", "url",
+]  # fmt: skip
+
+
+def _posts_csv_rows(posts: QuerySet[Post]) -> Iterator[list[Any]]:
+    for post in posts.iterator(chunk_size=2000):
+        yield [
+            post.pk, post.network, post.external_id, post.created_at.isoformat(),
+            post.author.handle if post.author else "", post.author.customer_id if post.author else "",
+            post.language, post.sentiment_label, round(post.sentiment, 4), post.likes, post.replies,
+            post.reposts, post.quotes, post.text, post.url,
+        ]  # fmt: skip
+
+
 @login_required
 @permission_required("social.view_post", raise_exception=True)
-def posts_page(request: HttpRequest) -> HttpResponse:
+def posts_page(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = PostListFilterForm(request.GET or None)
     queryset = Post.objects.select_related("author", "author__customer", "case").order_by(
         "-created_at", "-id"
     )
     filtered = ListeningPostFilter(request.GET or None, queryset=queryset)
     posts = filtered.qs if filtered.is_valid() else queryset.none()
+    if wants_csv(request):
+        return csv_response("posts", POSTS_CSV_HEADER, _posts_csv_rows(posts))
     page = Paginator(posts, POSTS_PAGE_SIZE).get_page(request.GET.get("page"))
     # Filters the form does not show (window, author, case...) stay in the query string.
     shown = set(form.fields) | {"page"}

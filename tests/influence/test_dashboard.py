@@ -378,3 +378,22 @@ def test_dashboard_queries_do_not_grow_with_the_data(client, marketer, board, dj
     client.get("/insights/", MARCH)
     with django_assert_max_num_queries(25):
         client.get("/insights/", MARCH)
+
+
+def test_customer_and_post_lists_export_what_they_show(client, marketer, agent, board):
+    client.force_login(marketer)
+    board["customers"][1].last_name = "@SUM(A1)"
+    board["customers"][1].save()
+    page = client.get("/customers/", {"q": "C1"}).content.decode()
+    assert "format=csv" in page
+    export = client.get("/customers/", {"format": "csv", "segment": "affluents"})
+    table = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert table[0][:3] == ["id", "first_name", "last_name"]
+    assert {row[6] for row in table[1:]} == {"affluents"} and len(table) == 3
+    assert "'@SUM(A1)" in {row[2] for row in table}
+    posts = client.get("/social/posts/", {"format": "csv", "sentiment": "negative"})
+    rows = list(csv.reader(io.StringIO(b"".join(posts.streaming_content).decode("utf-8-sig"))))
+    assert {row[2] for row in rows[1:]} == {"2", "4"} and rows[0][7] == "sentiment"
+    client.force_login(agent)  # agents see the list, not the export
+    assert client.get("/customers/", {"format": "csv"}).status_code == 403
+    assert client.get("/customers/").status_code == 200
