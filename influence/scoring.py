@@ -23,6 +23,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -105,6 +106,16 @@ def latest_nps_categories() -> dict[int, str]:
         if seen is None or (answered_at, pk) > (seen[0], seen[1]):
             latest[customer_id] = (answered_at, pk, score)
     return {customer_id: nps_category(score) for customer_id, (_at, _pk, score) in latest.items()}
+
+
+def _segments_follow(run: ScoreRun) -> int:
+    """Copy each customer's new segment onto the record (the customer list and survey filters
+    use it), in one statement, touching only the records whose segment changed."""
+    customers = Customer.objects.filter(pk=OuterRef("customer_id"))
+    changed = ScoreSnapshot.objects.filter(run=run).exclude(segment=Subquery(customers.values("segment")[:1]))
+    ids = changed.values("customer_id")
+    segment = ScoreSnapshot.objects.filter(run=run, customer_id=OuterRef("pk")).values("segment")[:1]
+    return Customer.objects.filter(pk__in=ids).update(segment=Subquery(segment))
 
 
 def scores_recompute(
@@ -219,53 +230,51 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
 
     with step("snapshots"):
         computed_at = timezone.now()
-        rows = []
-        for i, customer_id in enumerate(all_ids.tolist()):
-            at = int(on_influence.index[i])
-            rows.append(
-                {
-                    "run_id": run.pk,
-                    "customer_id": customer_id,
-                    "as_of": day,
-                    "influence": None if at < 0 else _number(round(float(influence_score[i]), 2)),
-                    "influence_components": {} if at < 0 else influence.components_for(at),
-                    "clv": _money(_number(clv_values[i])),
-                    "clv_basis": clv_basis[i] or "",
-                    "expected_purchases": _number(expected_purchases[i]),
-                    "crv": _money(float(crv_values[i])),
-                    "crv_realised": _money(float(crv_realised[i])) or Decimal(0),
-                    "crv_expected": _money(float(crv_expected[i])) or Decimal(0),
-                    "referrals": int(referrals[i]),
-                    "referrals_converted": int(converted_referrals[i]),
-                    "segment": str(segments[i]),
-                    "sentiment_index": _number(
-                        sentiment_index(int(positive[i]), int(negative[i]), int(posts[i]))
-                    ),
-                    "sentiment_positive": int(positive[i]),
-                    "sentiment_negative": int(negative[i]),
-                    "sentiment_posts": int(posts[i]),
-                    "nps_category": categories.get(customer_id, ""),
-                    "computed_at": computed_at,
-                }
-            )
-        segment_counts = {
-            str(s): int(n) for s, n in zip(*np.unique(segments.astype(str), return_counts=True), strict=True)
-        }
-        current = dict(
-            Customer.objects.filter(merged_into__isnull=True).values_list("pk", "segment").iterator()
-        )
-        changed_segments = [
-            {"id": row["customer_id"], "segment": row["segment"]}
-            for row in rows
-            if current.get(row["customer_id"]) != row["segment"]
-        ]
+
+        def snapshot_rows(indices: range) -> list[dict[str, Any]]:
+            rows = []
+            for i in indices:
+                customer_id = int(all_ids[i])
+                at = int(on_influence.index[i])
+                rows.append(
+                    {
+                        "run_id": run.pk,
+                        "customer_id": customer_id,
+                        "as_of": day,
+                        "influence": None if at < 0 else _number(round(float(influence_score[i]), 2)),
+                        "influence_components": {} if at < 0 else influence.components_for(at),
+                        "clv": _money(_number(clv_values[i])),
+                        "clv_basis": clv_basis[i] or "",
+                        "expected_purchases": _number(expected_purchases[i]),
+                        "crv": _money(float(crv_values[i])),
+                        "crv_realised": _money(float(crv_realised[i])) or Decimal(0),
+                        "crv_expected": _money(float(crv_expected[i])) or Decimal(0),
+                        "referrals": int(referrals[i]),
+                        "referrals_converted": int(converted_referrals[i]),
+                        "segment": str(segments[i]),
+                        "sentiment_index": _number(
+                            sentiment_index(int(positive[i]), int(negative[i]), int(posts[i]))
+                        ),
+                        "sentiment_positive": int(positive[i]),
+                        "sentiment_negative": int(negative[i]),
+                        "sentiment_posts": int(posts[i]),
+                        "nps_category": categories.get(customer_id, ""),
+                        "computed_at": computed_at,
+                    }
+                )
+            return rows
+
+        names, counts = np.unique(segments.astype(str), return_counts=True)
+        segment_counts = {str(name): int(n) for name, n in zip(names, counts, strict=True)}
         with transaction.atomic():
             ScoreSnapshot.objects.filter(as_of=day).delete()
-            for start in range(0, len(rows), SNAPSHOT_CHUNK):
-                insert_new(ScoreSnapshot, rows[start : start + SNAPSHOT_CHUNK], unique=("customer", "as_of"))
-            update_rows(Customer, changed_segments)
+            # Built and written a chunk at a time: 100,000 rows of dicts never sit in memory at once.
+            for start in range(0, len(all_ids), SNAPSHOT_CHUNK):
+                chunk = snapshot_rows(range(start, min(start + SNAPSHOT_CHUNK, len(all_ids))))
+                insert_new(ScoreSnapshot, chunk, unique=("customer", "as_of"))
+            changed = _segments_follow(run)
             update_rows(Referral, referral_values)
-            run.customers = len(rows)
+            run.customers = len(all_ids)
             run.status = ScoreRun.Status.DONE
             run.params = params
             run.summary = {
@@ -274,14 +283,13 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
                 "modelled_clv": int(sum(1 for b in clv_basis if b == "model")),
                 "cohort_clv": int(sum(1 for b in clv_basis if b == "cohort")),
                 "with_referrals": int((referrals > 0).sum()),
-                "segments_changed": len(changed_segments),
+                "segments_changed": changed,
                 "referrals_valued": len(referral_values),
                 "timings": timings,
             }
             run.finished_at = timezone.now()
             run.step = "snapshots"
             run.save()
-        del rows
 
     if rollups:
         with step("rollups"):
