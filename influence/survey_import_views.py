@@ -36,7 +36,7 @@ class SurveyImportForm(forms.Form):
 @login_required
 @permission_required("influence.add_surveyresponse", raise_exception=True)
 def survey_import_page(request: HttpRequest) -> HttpResponse:
-    form = SurveyImportForm(request.POST or None, request.FILES or None)
+    form = SurveyImportForm(request.POST, request.FILES) if request.method == "POST" else SurveyImportForm()
     context: dict[str, object] = {"form": form, "required": REQUIRED_COLUMNS}
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -54,6 +54,6 @@ def survey_import_page(request: HttpRequest) -> HttpResponse:
             status = 400
         finally:
             stream.detach()
-    elif form.errors:
+    elif request.method == "POST":
         status = 400
     return render(request, "influence/survey_import.html", context, status=status)

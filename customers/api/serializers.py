@@ -229,6 +229,7 @@ class Customer360Serializer(serializers.Serializer):
     cases = serializers.SerializerMethodField()
     loyalty = serializers.SerializerMethodField()
     scores = serializers.SerializerMethodField()
+    referrals = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(source="customer.created_at")
     updated_at = serializers.DateTimeField(source="customer.updated_at")
 
@@ -254,6 +255,11 @@ class Customer360Serializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_scores(self, view: Any) -> Any:
         return self._section(view, "scores")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_referrals(self, view: Any) -> Any:
+        """Codes and links, referrals made, who referred the customer (influence app)."""
+        return self._section(view, "referrals")
 
 
 class UpsertResultSerializer(serializers.Serializer):
