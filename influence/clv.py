@@ -96,35 +96,58 @@ def _minimise(objective: Any, start: FloatArray, what: str) -> FloatArray:
 # --- BG/NBD -------------------------------------------------------------------------------
 
 
+def _by_frequency(x: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The distinct frequencies and the weight of each: the gamma-function terms depend on x
+    alone, so they are computed once per distinct x (a few hundred) instead of per row."""
+    distinct, inverse = np.unique(x, return_inverse=True)
+    return distinct, np.bincount(inverse, weights=weights).astype(np.float64)
+
+
 def _bgnbd_log_likelihood(
-    theta: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray
+    theta: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    weights: FloatArray,
+    by_x: tuple[FloatArray, FloatArray],
 ) -> tuple[float, FloatArray]:
     """Sum of the individual log-likelihoods (FHL 2005, eq. 6) and its gradient with respect
     to log(r, alpha, a, b)."""
     r, alpha, a, b = np.exp(theta)
-    repeat = x > 0
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
-    b_x1 = np.where(repeat, b + x - 1, 1.0)
-    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * np.log(alpha + t_x), -np.inf)
-    tail = np.logaddexp(a3, a4)
-    share4 = np.exp(a4 - tail)  # weight of the "dropped out after the last purchase" term
-    share3 = 1.0 - share4
-    values = a1 + a2 + tail
-
-    d_r = (
-        digamma(r + x)
-        - digamma(r)
-        + np.log(alpha)
-        - share3 * np.log(alpha + T)
-        - share4 * np.log(alpha + t_x)
+    xs, wx = by_x
+    # Terms of x alone (eq. 6's A1 and A2), weighted by how many rows share each x.
+    head = (
+        gammaln(r + xs)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + gammaln(a + b)
+        + gammaln(b + xs)
+        - gammaln(b)
+        - gammaln(a + b + xs)
     )
-    d_alpha = r / alpha - share3 * (r + x) / (alpha + T) - share4 * (r + x) / (alpha + t_x)
-    d_a = digamma(a + b) - digamma(a + b + x) + share4 / a
-    d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - share4 / b_x1
-    gradient = np.array([(weights * d).sum() for d in (d_r, d_alpha, d_a, d_b)]) * np.array([r, alpha, a, b])
-    return float((weights * values).sum()), gradient
+    head_r = digamma(r + xs) - digamma(r) + np.log(alpha)
+    head_a = digamma(a + b) - digamma(a + b + xs)
+    head_b = head_a + digamma(b + xs) - digamma(b)
+    # Per row: still alive at T (A3) or dropped out after the last purchase (A4, x > 0).
+    repeat = x > 0
+    log_t = np.log(alpha + T)
+    log_tx = np.log(alpha + t_x)
+    b_x1 = np.where(repeat, b + x - 1, 1.0)
+    a3 = -(r + x) * log_t
+    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * log_tx, -np.inf)
+    tail = np.logaddexp(a3, a4)
+    share4 = np.exp(a4 - tail)
+    share3 = 1.0 - share4
+    value = float(wx @ head + weights @ tail)
+    gradient = np.array(
+        [
+            wx @ head_r - weights @ (share3 * log_t + share4 * log_tx),
+            wx.sum() * r / alpha - weights @ ((r + x) * (share3 / (alpha + T) + share4 / (alpha + t_x))),
+            wx @ head_a + weights @ share4 / a,
+            wx @ head_b - weights @ (share4 / b_x1),
+        ]
+    )
+    return value, gradient * np.array([r, alpha, a, b])
 
 
 def fit_bgnbd(
@@ -139,9 +162,10 @@ def fit_bgnbd(
         raise ValueError("BG/NBD needs frequency >= 0 and 0 <= recency <= T (recency 0 without repeats)")
     (x, t_x, age), weights = _compress(x, t_x, age)
     n = float(weights.sum())
+    by_x = _by_frequency(x, weights)
 
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        value, gradient = _bgnbd_log_likelihood(theta, x, t_x, age, weights)
+        value, gradient = _bgnbd_log_likelihood(theta, x, t_x, age, weights, by_x)
         params = np.exp(theta)
         return (
             -value / n + penalizer * float((params**2).sum()),
@@ -149,7 +173,7 @@ def fit_bgnbd(
         )
 
     theta = _minimise(objective, np.zeros(4), "BG/NBD")
-    log_likelihood, _gradient = _bgnbd_log_likelihood(theta, x, t_x, age, weights)
+    log_likelihood, _gradient = _bgnbd_log_likelihood(theta, x, t_x, age, weights, by_x)
     r, alpha, a, b = (float(value) for value in np.exp(theta))
     return BgNbdParams(r=r, alpha=alpha, a=a, b=b, n=int(n), log_likelihood=log_likelihood)
 
@@ -203,26 +227,30 @@ def expected_purchases(
 
 
 def _gamma_gamma_log_likelihood(
-    theta: FloatArray, x: FloatArray, m: FloatArray, weights: FloatArray
+    theta: FloatArray,
+    x: FloatArray,
+    m: FloatArray,
+    weights: FloatArray,
+    by_x: tuple[FloatArray, FloatArray],
 ) -> tuple[float, FloatArray]:
     """Sum of the individual log-likelihoods of the mean margins m_x (Fader & Hardie 2013,
     eq. 4, with the x^(px) and m^(px-1) terms kept, so the value is the published one)."""
     p, q, v = np.exp(theta)
+    xs, wx = by_x
+    head = gammaln(p * xs + q) - gammaln(p * xs) - gammaln(q) + q * np.log(v)
+    head_p = xs * (digamma(p * xs + q) - digamma(p * xs))
+    head_q = digamma(p * xs + q) - digamma(q) + np.log(v)
     px = p * x
-    values = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * np.log(x * m + v)
+    log_m, log_x, log_total = np.log(m), np.log(x), np.log(x * m + v)
+    value = float(wx @ head + weights @ ((px - 1) * log_m + px * log_x - (px + q) * log_total))
+    gradient = np.array(
+        [
+            wx @ head_p + weights @ (x * (log_m + log_x - log_total)),
+            wx @ head_q - weights @ log_total,
+            wx.sum() * q / v - weights @ ((px + q) / (x * m + v)),
+        ]
     )
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - np.log(x * m + v))
-    d_q = digamma(px + q) - digamma(q) + np.log(v) - np.log(x * m + v)
-    d_v = q / v - (px + q) / (x * m + v)
-    gradient = np.array([(weights * d).sum() for d in (d_p, d_q, d_v)]) * np.array([p, q, v])
-    return float((weights * values).sum()), gradient
+    return value, gradient * np.array([p, q, v])
 
 
 def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike, *, penalizer: float = 0.0) -> GammaGammaParams:
@@ -234,11 +262,12 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike, *, penalizer: flo
         raise ModelFitError("Gamma-Gamma: no customer with repeat purchases and a positive margin")
     (x, m), weights = _compress(x[keep], m[keep])
     n = float(weights.sum())
+    by_x = _by_frequency(x, weights)
     # Start from the method of moments' order of magnitude: v/(q-1) * p ~ mean margin.
     start = np.log(np.array([1.0, 2.0, max(float(np.average(m, weights=weights)), 1e-6)]))
 
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        value, gradient = _gamma_gamma_log_likelihood(theta, x, m, weights)
+        value, gradient = _gamma_gamma_log_likelihood(theta, x, m, weights, by_x)
         params = np.exp(theta)
         return (
             -value / n + penalizer * float((params**2).sum()),
@@ -246,7 +275,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike, *, penalizer: flo
         )
 
     theta = _minimise(objective, start, "Gamma-Gamma")
-    log_likelihood, _gradient = _gamma_gamma_log_likelihood(theta, x, m, weights)
+    log_likelihood, _gradient = _gamma_gamma_log_likelihood(theta, x, m, weights, by_x)
     p, q, v = (float(value) for value in np.exp(theta))
     return GammaGammaParams(p=p, q=q, v=v, n=int(n), log_likelihood=log_likelihood)
 
