@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -249,6 +250,20 @@ def test_too_little_data_falls_back_to_the_historical_average(history: dict[str,
     assert "customers with repeat purchases and enough history: 1," in result.params["fallback"]
 
 
+def test_no_margin_to_model_falls_back(db: None) -> None:
+    # Twelve repeat buyers, but every margin is 0: Gamma-Gamma has nothing to fit.
+    for n in range(12):
+        customer = Customer.objects.create(first_name=f"free{n}", created_at=at(date(2024, 1, 1)))
+        buy(customer, at(date(2024, 1, 10)), "0.00")
+        buy(customer, at(date(2024, 3, 10)), "0.00")
+
+    result = customer_clv(as_of=AS_OF)
+
+    assert result.params["model"] == "historical-average"
+    assert "Gamma-Gamma" in result.params["fallback"]
+    assert list(result.clv) == [0.0] * 12 and list(result.expected_purchases) == [2.0] * 12
+
+
 def test_empty_database_gives_empty_arrays(db: None) -> None:
     result = customer_clv(as_of=AS_OF)
     assert len(result.customer_ids) == len(result.clv) == len(result.basis) == 0
@@ -300,6 +315,7 @@ def test_cdnow_from_the_database_gives_the_published_answers() -> None:
 
     result = customer_clv(as_of=calibration_end, horizon_months=12, monthly_discount=0.01)
 
+    assert json.loads(json.dumps(result.params, allow_nan=False)) == result.params  # for ScoreRun.params
     bgnbd, gamma_gamma = result.params["bgnbd"], result.params["gamma_gamma"]
     for name in ("r", "alpha", "a", "b"):
         assert bgnbd[name] == pytest.approx(getattr(PUBLISHED_BGNBD, name), rel=0.01)

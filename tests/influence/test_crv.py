@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -104,6 +105,7 @@ def test_customer_crv_by_hand(people: dict[str, Customer], history: dict[str, Re
     # Annuity, 12 months at 1 %: (1 - 1.01^-12) / 0.01 = 11.2551.
     annuity = (1 - 1.01**-12) / 0.01
     assert annuity_factor(12, 0.01) == pytest.approx(annuity)
+    assert json.loads(json.dumps(result.params, allow_nan=False)) == result.params
     assert result.params["conversion_rate"] == pytest.approx(0.75)
     assert result.params["mean_referral_value"] == pytest.approx(80)
     assert list(result.customer_ids) == list(clv)  # the order of clv_by_customer
