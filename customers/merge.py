@@ -14,7 +14,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from scrm.actors import Actor
@@ -46,6 +46,12 @@ def _key(model: type[Model], field_name: str) -> str:
 
 def _references() -> list[tuple[str, type[Model], str]]:
     return [(_key(m, r.field), m, r.field) for r in customer_references() for m in [apps.get_model(r.model)]]
+
+
+def _staying(model: type[Model], fk: str, survivor: Customer, other: Customer) -> Q:
+    """The rows of `other` its owning app keeps on the tombstone (see CustomerReference.stays)."""
+    found = next((r for r in customer_references() if r.model == model._meta.label and r.field == fk), None)
+    return found.stays(survivor, other) if found and found.stays else Q(pk__in=[])
 
 
 def _lock_pair(first_id: int, second_id: int) -> dict[int, Customer]:
@@ -84,7 +90,8 @@ def customer_merge(*, survivor: Customer, other: Customer, actor: Actor, reason:
         if model is ContactPoint:
             snapshot["moved"][key] = _move_contact_points(survivor, other, snapshot)
             continue
-        pks = list(model._default_manager.filter(**{fk: other}).values_list("pk", flat=True))
+        moving = model._default_manager.filter(**{fk: other}).exclude(_staying(model, fk, survivor, other))
+        pks = list(moving.values_list("pk", flat=True))
         model._default_manager.filter(pk__in=pks).update(**{fk: survivor})
         snapshot["moved"][key] = [{"pk": pk} for pk in pks]
 

@@ -45,13 +45,19 @@ def sections() -> list[Section]:
 class CustomerReference:
     model: str  # "app_label.ModelName"
     field: str  # the foreign key to Customer
+    # (survivor, other) -> a Q on the model: the rows of `other` that stay on the tombstone
+    # because moving them would break a constraint (a pair that must stay unique, a row
+    # that must not point twice at one customer). They are kept, never deleted.
+    stays: Callable[[Any, Any], Any] | None = None
 
 
 _references: dict[tuple[str, str], CustomerReference] = {}
 
 
-def register_customer_reference(model: str, field: str = "customer") -> None:
-    _references[(model, field)] = CustomerReference(model=model, field=field)
+def register_customer_reference(
+    model: str, field: str = "customer", *, stays: Callable[[Any, Any], Any] | None = None
+) -> None:
+    _references[(model, field)] = CustomerReference(model=model, field=field, stays=stays)
 
 
 def customer_references() -> list[CustomerReference]:
@@ -63,14 +69,14 @@ def customer_references() -> list[CustomerReference]:
 # `hook(*, purchase)` in AppConfig.ready(); customers.services.purchase_record calls each
 # once the purchase is committed.
 
-_purchase_hooks: list[Callable[..., None]] = []
+_purchase_hooks: list[Callable[..., object]] = []
 
 
-def register_purchase_hook(hook: Callable[..., None]) -> None:
+def register_purchase_hook(hook: Callable[..., object]) -> None:
     """Add a hook called as `hook(purchase=purchase)` after a new purchase is committed."""
     if hook not in _purchase_hooks:
         _purchase_hooks.append(hook)
 
 
-def purchase_hooks() -> list[Callable[..., None]]:
+def purchase_hooks() -> list[Callable[..., object]]:
     return list(_purchase_hooks)

@@ -15,12 +15,17 @@ class InfluenceConfig(AppConfig):
         )
 
         from . import panels
-        from .referrals import referrals_convert_for_purchase, referrals_section
+        from .referrals import (
+            referrals_convert_for_purchase,
+            referrals_section,
+            referrals_staying_as_referred,
+            referrals_staying_as_referrer,
+        )
 
         register_customer_reference("influence.SurveyResponse", "customer")
         register_customer_reference("influence.SurveyInvitation", "customer")
-        register_customer_reference("influence.Referral", "referrer")
-        register_customer_reference("influence.Referral", "referred")
+        register_customer_reference("influence.Referral", "referrer", stays=referrals_staying_as_referrer)
+        register_customer_reference("influence.Referral", "referred", stays=referrals_staying_as_referred)
         register_customer_reference("influence.ReferralCode", "customer")
         register_purchase_hook(referrals_convert_for_purchase)
         panels.register()

@@ -305,6 +305,26 @@ def referral_reward_mark_paid(*, referral: Referral, actor: Actor) -> Referral:
     return referral
 
 
+# --- merges ------------------------------------------------------------------------------
+# A merge re-points referrals to the survivor (customers.registry). A referral that would
+# then refer the survivor to itself, or repeat a (referrer, referred) pair the survivor
+# already has, stays on the tombstone instead: kept as it was, and undo stays exact.
+
+
+def referrals_staying_as_referred(survivor: Customer, other: Customer) -> Q:
+    """Referrals of `other` (as the referred) that stay on it when it is merged."""
+    return Q(referrer=survivor) | Q(
+        referrer__in=Referral.objects.filter(referred=survivor).values("referrer")
+    )
+
+
+def referrals_staying_as_referrer(survivor: Customer, other: Customer) -> Q:
+    """Referrals made by `other` that stay on it when it is merged."""
+    return Q(referred=survivor) | Q(
+        referred__in=Referral.objects.filter(referrer=survivor).values("referred")
+    )
+
+
 # --- reads -----------------------------------------------------------------------------
 
 

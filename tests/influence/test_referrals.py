@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from customers.merge import customer_merge
+from customers.merge import customer_merge, merge_undo
 from customers.registry import purchase_hooks
 from customers.services import purchase_record
 from influence.models import Referral, ReferralCode
@@ -238,6 +238,42 @@ def test_a_merge_carries_referrals_to_the_survivor() -> None:
     referral.refresh_from_db()
     code.refresh_from_db()
     assert referral.referrer == duplicate and code.customer == duplicate
+
+
+def test_merging_a_referrer_with_the_customer_they_referred_keeps_the_referral_aside() -> None:
+    # Someone referring their own second account: merged, the referral would refer the
+    # survivor to itself; it stays on the tombstone, and undo puts everything back.
+    referrer, second_account = CustomerFactory(), new_customer()
+    referral, _ = record(referrer, second_account)
+
+    event = customer_merge(survivor=referrer, other=second_account, actor=SYSTEM)
+
+    referral.refresh_from_db()
+    assert (referral.referrer_id, referral.referred_id) == (referrer.pk, second_account.pk)
+    merge_undo(event=event, actor=SYSTEM)
+    referral.refresh_from_db()
+    assert (referral.referrer_id, referral.referred_id) == (referrer.pk, second_account.pk)
+
+
+def test_merging_two_records_of_one_referred_friend_keeps_one_pair() -> None:
+    referrer, friend, friend_again, other_friend = (
+        CustomerFactory(),
+        new_customer(),
+        new_customer(),
+        new_customer(),
+    )
+    kept, _ = record(referrer, friend)
+    duplicate, _ = record(referrer, friend_again)
+    made_by_twin, _ = record(friend_again, other_friend)
+    record(friend, CustomerFactory())
+
+    event = customer_merge(survivor=friend, other=friend_again, actor=SYSTEM)
+
+    assert Referral.objects.get(pk=kept.pk).referred == friend
+    assert Referral.objects.get(pk=duplicate.pk).referred == friend_again  # stays on the tombstone
+    assert Referral.objects.get(pk=made_by_twin.pk).referrer == friend  # an ordinary move
+    merge_undo(event=event, actor=SYSTEM)
+    assert Referral.objects.get(pk=made_by_twin.pk).referrer == friend_again
 
 
 # --- reward ----------------------------------------------------------------------------
