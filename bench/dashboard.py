@@ -85,7 +85,7 @@ SELECT COALESCE(au.network, (ARRAY['x', 'instagram', 'facebook', 'tiktok'])[1 + 
             ELSE 'neutral' END,
        'bench', false, false, '[]'::jsonb, NULL, 'api', '{{}}'::jsonb, now()
 FROM draws
-LEFT JOIN bench_dash_authors au ON a < 0.8 AND au.n = 1 + (i * 7919) %% authors;
+LEFT JOIN bench_dash_authors au ON a < 0.8 AND au.n = 1 + (i::bigint * 7919) %% authors;
 """
 
 MATCHES_SQL = """
