@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -389,5 +390,15 @@ def purchase_record(
         # After commit: a hook reads a purchase that is there, and a failing hook (logged)
         # never loses the purchase; what a hook misses, its app's nightly catch-up does.
         for hook in purchase_hooks():
-            transaction.on_commit(functools.partial(hook, purchase=purchase), robust=True)
+            transaction.on_commit(_hook_call(hook, purchase), robust=True)
     return purchase, created
+
+
+def _hook_call(hook: Callable[..., object], purchase: Purchase) -> Callable[[], None]:
+    """`hook(purchase=purchase)` under the hook's own name (the on_commit error log names it)."""
+
+    @functools.wraps(hook)
+    def call() -> None:
+        hook(purchase=purchase)
+
+    return call

@@ -187,6 +187,21 @@ def test_the_purchase_hook_converts_at_the_first_purchase_after_the_referral(
     assert referral.reward_amount == Decimal("12.50") and referral.reward_paid_at is None
 
 
+def test_a_failing_hook_never_loses_the_purchase(django_capture_on_commit_callbacks, monkeypatch) -> None:
+    def broken(*, purchase) -> None:
+        raise RuntimeError("down")
+
+    monkeypatch.setattr("customers.registry._purchase_hooks", [broken, referrals_convert_for_purchase])
+    referral, _ = record(CustomerFactory(), new_customer())
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase, created = purchase_record(
+            customer=referral.referred, external_id="B1", amount=Decimal("9"), purchased_at=T0, actor=SYSTEM
+        )
+    assert created and purchase.pk
+    referral.refresh_from_db()
+    assert referral.conversion_purchase == purchase  # the next hook still ran
+
+
 def test_purchases_out_of_order_and_before_the_referral(django_capture_on_commit_callbacks) -> None:
     referral, _ = record(CustomerFactory(), new_customer())
     referred = referral.referred
