@@ -118,7 +118,7 @@ def chart_data(board: Dashboard) -> dict[str, Any]:
         },
         "labels": {
             "nps": _("NPS (surveys)"),
-            "interval": _("95 % interval"),
+            "interval": _("interval (95 %)"),
             "sentiment": _("Sentiment index (inferred from public posts, not NPS)"),
             "posts": _("posts"),
             "answers": _("answers"),
