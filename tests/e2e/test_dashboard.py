@@ -145,3 +145,29 @@ def test_marketer_changes_the_period_and_opens_a_segment_from_the_chart(
     page.mouse.click(point["x"], point["y"])
     expect(page).to_have_url(re.compile(rf"/customers/{point['customer']}/$"))
     assert outside == [], f"requests outside the app: {outside}"
+
+
+def test_dashboard_on_the_demo_data_screenshot(
+    live_server, page: Page, marketer: User, results_dir: Path
+) -> None:
+    """What `make demo` loads (smaller): demo customers, the demo social stream, surveys,
+    referrals, costs and objectives, then one score run; the dashboard shows every part of
+    it and its screenshot is saved as test-results/dashboard-demo.png."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    quiet = {"stdout": StringIO(), "stderr": StringIO()}
+    call_command("seed_demo", customers=400, seed=42, **quiet)
+    call_command("seed_social", posts=240, days=40, **quiet)
+    call_command("seed_insights", answers=300, referrals=80, **quiet)
+    call_command("recompute_scores", **quiet)
+
+    sign_in(page, live_server.url, "marketer")
+    expect(page).to_have_url(re.compile(r"/insights/$"))
+    page.wait_for_function("() => document.documentElement.dataset.chartsReady === 'true'")
+    for part in ("sentiment",):
+        expect(page.get_by_test_id(part)).to_be_visible()
+    expect(page.locator("#quadrant-table tr[data-segment]")).to_have_count(4)
+    page.screenshot(path=results_dir / "dashboard-demo.png", full_page=True)
+    print(f"dashboard screenshot (demo data): {results_dir / 'dashboard-demo.png'}")
