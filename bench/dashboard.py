@@ -23,7 +23,6 @@ import dataclasses
 import time
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -39,8 +38,8 @@ from scrm.roles import MARKETING, sync_roles
 from social.models import ListeningRule, Post, PostRuleMatch
 
 from .context import FULL, Context
-from .load import run_load
-from .report import Figure, latency_figures
+from .load import page_figures
+from .report import Figure
 
 POSTS_FULL, POSTS_QUICK = 1_000_000, 20_000
 PREFIX = "bench-dash-"
@@ -265,17 +264,7 @@ def _query_counts(client: Client) -> list[Figure]:
 def _page(
     ctx: Context, key: str, label: str, params: dict[str, str], cookies: dict[str, str]
 ) -> list[Figure]:
-    url = f"{ctx.base_url}{PAGE}"
-
-    def call(session: requests.Session, _n: int) -> requests.Response:
-        return session.get(url, params=params, cookies=cookies, allow_redirects=False, timeout=60)
-
-    result = run_load(call, count=ctx.sizes.reads, max_seconds=ctx.sizes.max_seconds, ok=(200,))
-    result.describe_failures(label)
-    return [
-        Figure(f"{key}_rate", f"{label} ({result.done})", result.rate, "requests/s", "health_rate"),
-        *latency_figures(key, label, result.latencies, floor="health"),
-    ]
+    return page_figures(ctx, PAGE, key, label, params, cookies)
 
 
 def dashboard(ctx: Context) -> list[Figure]:

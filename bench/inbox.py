@@ -26,7 +26,6 @@ import random
 import time
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -42,8 +41,8 @@ from social.providers.fake import PRODUCTS
 
 from . import ingestion
 from .context import FULL, Context
-from .load import run_load
-from .report import Figure, latency_figures
+from .load import page_figures
+from .report import Figure
 
 CASES_FULL, CASES_QUICK = 100_000, 5_000
 PREFIX = "bench-inbox-"  # conversation of every seeded case, external id of its post
@@ -235,18 +234,7 @@ def _query_counts(client: Client, cases: int) -> list[Figure]:
 def _page(
     ctx: Context, key: str, label: str, params: dict[str, str], cookies: dict[str, str]
 ) -> list[Figure]:
-    url = f"{ctx.base_url}{INBOX}"
-
-    def call(session: requests.Session, _n: int) -> requests.Response:
-        # A redirect (to the login page) is a failure, not a page.
-        return session.get(url, params=params, cookies=cookies, allow_redirects=False, timeout=60)
-
-    result = run_load(call, count=ctx.sizes.reads, max_seconds=ctx.sizes.max_seconds, ok=(200,))
-    result.describe_failures(label)
-    return [
-        Figure(f"{key}_rate", f"{label} ({result.done})", result.rate, "requests/s", "health_rate"),
-        *latency_figures(key, label, result.latencies, floor="health"),
-    ]
+    return page_figures(ctx, INBOX, key, label, params, cookies)
 
 
 def inbox(ctx: Context) -> list[Figure]:

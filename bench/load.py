@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -83,3 +84,23 @@ def run_load(
             future.result()
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def page_figures(
+    ctx: Any, path: str, key: str, label: str, params: dict[str, str], cookies: dict[str, str]
+) -> list[Any]:
+    """Rate and latency of a signed-in GET of `path`, next to the /health/ floor."""
+    from .report import Figure, latency_figures
+
+    url = f"{ctx.base_url}{path}"
+
+    def call(session: requests.Session, _n: int) -> requests.Response:
+        # A redirect (to the login page) is a failure, not a page.
+        return session.get(url, params=params, cookies=cookies, allow_redirects=False, timeout=60)
+
+    result = run_load(call, count=ctx.sizes.reads, max_seconds=ctx.sizes.max_seconds, ok=(200,))
+    result.describe_failures(label)
+    return [
+        Figure(f"{key}_rate", f"{label} ({result.done})", result.rate, "requests/s", "health_rate"),
+        *latency_figures(key, label, result.latencies, floor="health"),
+    ]
