@@ -10,6 +10,7 @@ run and segment.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from customers.models import Customer, SocialIdentity
@@ -33,6 +34,7 @@ DEFAULT_PERIOD = "30"
 SCATTER_POINTS = 1500
 TOP = 10
 _CACHE_SECONDS = 24 * 3600
+DASHBOARD_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -571,16 +573,36 @@ def campaigns() -> list[str]:
     return sorted(set(names))
 
 
-def dashboard(filters: DashboardFilters) -> Dashboard:
-    # The newest day's rows are rebuilt by every refresh: their time says how fresh the figures are.
+def _data_version() -> tuple[Any, ...]:
+    """What the figures are made of, in a few index reads: the rollups' last rebuild, the
+    latest score run, the latest survey answer, the referrals' latest change. Any new
+    data gives a new version, so a cached dashboard is never older than its data."""
     latest = PostRollup.objects.order_by("-day").values_list("rebuilt_at", flat=True).first()
-    return Dashboard(
+    run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).aggregate(last=Max("pk"))["last"]
+    answers = SurveyResponse.objects.aggregate(last=Max("pk"))["last"]
+    referrals = Referral.objects.aggregate(
+        last=Max("pk"), converted=Max("converted_at"), paid=Max("reward_paid_at"), valued=Sum("value")
+    )
+    return (latest, run, answers, tuple(referrals.values()))
+
+
+def dashboard(filters: DashboardFilters) -> Dashboard:
+    """Every figure of the page. Kept in the cache under the filters and the data version
+    (a minute at most, to bound memory): the page is read far more often than it changes."""
+    version = _data_version()
+    key = "influence:dashboard:" + hashlib.sha256(repr((filters, version)).encode()).hexdigest()
+    cached = cache.get(key)
+    if isinstance(cached, Dashboard):
+        return cached
+    board = Dashboard(
         filters=filters,
         nps=nps_figures(filters),
         sentiment=sentiment_figures(filters),
         voice=voice_figures(filters),
         scores=score_figures(filters),
         referrals=referral_figures(filters),
-        rollups_as_of=latest,
+        rollups_as_of=version[0],
         campaigns=campaigns(),
     )
+    cache.set(key, board, DASHBOARD_CACHE_SECONDS)
+    return board

@@ -397,3 +397,25 @@ def test_customer_and_post_lists_export_what_they_show(client, marketer, agent, 
     client.force_login(agent)  # agents see the list, not the export
     assert client.get("/customers/", {"format": "csv"}).status_code == 403
     assert client.get("/customers/").status_code == 200
+
+
+def test_the_cached_dashboard_follows_new_data_at_once(db):
+    """The figures are cached under the data's version: a new answer, a reward paid or a
+    rollup rebuild shows on the very next view, not a minute later."""
+    from influence.dashboard import dashboard
+
+    answer(10, 5)
+    filters = DashboardFilters(since=date(2026, 3, 1), until=date(2026, 3, 31), period="custom")
+    first = dashboard(filters)
+    assert first.nps.overall.n == 1
+    assert dashboard(filters).nps.overall.n == 1  # served from the cache
+    answer(0, 6)
+    assert dashboard(filters).nps.overall.n == 2
+    referrer, referred = CustomerFactory(), CustomerFactory()
+    referral = Referral.objects.create(
+        referrer=referrer, referred=referred, type="1", referred_at=datetime(2026, 3, 7, tzinfo=UTC),
+        converted_at=datetime(2026, 3, 8, tzinfo=UTC), reward_amount=Decimal("10"),
+    )  # fmt: skip
+    assert dashboard(filters).referrals.rewards_paid == 0
+    Referral.objects.filter(pk=referral.pk).update(reward_paid_at=datetime(2026, 3, 9, tzinfo=UTC))
+    assert dashboard(filters).referrals.rewards_paid == Decimal("10")
