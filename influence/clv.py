@@ -31,8 +31,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from customers.models import Customer, Purchase
-
-from .graph import fetch_columns
+from scrm.arrays import fetch_columns
 
 FloatArray = NDArray[np.float64]
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import networkx as nx
 import numpy as np
 import pytest
-from django.db import connection
 from scipy import sparse
 
 from influence.graph import (
@@ -18,7 +17,6 @@ from influence.graph import (
     PageRankNotConverged,
     author_posts,
     customer_influence,
-    fetch_columns,
     graph_read,
     pagerank_csr,
     percentile_ranks,
@@ -160,21 +158,6 @@ def test_kinds_of_one_pair_add_up_and_isolated_identities_are_nodes(settings) ->
         graph_read(as_of=AS_OF, half_life_days=0)
     with pytest.raises(ValueError, match="aware"):
         graph_read(as_of=AS_OF.replace(tzinfo=None))
-
-
-@pytest.mark.django_db
-def test_binary_copy_and_the_plain_cursor_read_the_same_columns() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("binary COPY is PostgreSQL's; SQLite always reads through the cursor")
-    a, b = SocialIdentityFactory(followers_count=12), SocialIdentityFactory(followers_count=None)
-    SocialEdgeFactory(source=a, target=b, weight=7, last_seen=AS_OF)
-    sql = "SELECT CAST(id AS BIGINT), CAST(COALESCE(followers_count, -1) AS DOUBLE PRECISION) FROM customers_socialidentity ORDER BY id"  # noqa: E501
-    copied = fetch_columns(sql, [], "if", copy=True)
-    fetched = fetch_columns(sql, [], "if", copy=False)
-    assert [c.tolist() for c in copied] == [c.tolist() for c in fetched] == [[a.pk, b.pk], [12.0, -1.0]]
-    assert copied[0].dtype == np.int64 and copied[1].dtype == np.float64
-    empty = fetch_columns(sql.replace("ORDER BY", "WHERE id < 0 ORDER BY"), [], "if", copy=True)
-    assert [len(c) for c in empty] == [0, 0]
 
 
 def rule(name: str, kind: str) -> ListeningRule:
