@@ -24,7 +24,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from customers.models import Customer
 
-from .clv import DAYS_PER_MONTH, FloatArray, as_of_cutoff
+from .clv import as_of_cutoff
+from .clv_models import DAYS_PER_MONTH, FloatArray
 from .models import Referral, Segment
 
 IntArray = NDArray[np.int64]

@@ -14,19 +14,18 @@ import numpy as np
 import pytest
 
 from customers.models import Customer, Purchase
-from influence.clv import (
+from influence.clv import customer_clv, purchase_summary
+from influence.clv_models import (
     WEEKS_PER_MONTH,
     BgNbdParams,
     GammaGammaParams,
     ModelFitError,
     clv_values,
-    customer_clv,
     expected_margin,
     expected_purchases,
     fit_bgnbd,
     fit_gamma_gamma,
     probability_alive,
-    purchase_summary,
 )
 
 CDNOW = Path(__file__).resolve().parent.parent / "fixtures" / "cdnow"
