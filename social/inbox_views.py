@@ -82,10 +82,8 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     start = (page - 1) * INBOX_PAGE_SIZE
     # One row more than shown says whether there is a next page, without a COUNT.
-    rows = list(
-        cases_for_inbox(agent=request.user, queue=queue, filters=filters, now=now)[
-            start : start + INBOX_PAGE_SIZE + 1
-        ]
+    rows = cases_for_inbox(
+        agent=request.user, queue=queue, filters=filters, start=start, size=INBOX_PAGE_SIZE + 1, now=now
     )
     counts = inbox_counts(agent=request.user, filters=filters, now=now)
     params = {key: value for key, value in request.GET.items() if key not in ("queue", "page") and value}

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -341,6 +341,14 @@ class Case(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-priority"], name="case_status_priority_idx"),
+            # The inbox reads open cases by priority then age, in pages (selectors.cases_for_inbox).
+            models.Index(
+                F("priority").desc(),
+                "opened_at",
+                "id",
+                name="case_open_queue_idx",
+                condition=~Q(status="resolved"),
+            ),
             # Ingestion looks up every conversation's cases, resolved ones included.
             models.Index(fields=["network", "conversation"], name="case_conversation_idx"),
         ]

@@ -405,18 +405,15 @@ INBOX_ROW_FIELDS = (
 )  # fmt: skip
 
 
-def cases_for_inbox(
-    *, agent: Any, queue: str, filters: InboxFilters, now: datetime | None = None
-) -> QuerySet[Case]:
-    """The cases of one inbox queue, overdue first, then by priority, then oldest first.
-    Each row carries `is_overdue`, `priority_band`, its author, customer and assignee (joined), and its
-    first post as `first_posts` (one prefetch query for the whole page)."""
-    now = now or timezone.now()
+INBOX_ORDER = ("-priority", "opened_at", "id")
+
+
+def _inbox_rows(cases: QuerySet[Case], now: datetime) -> QuerySet[Case]:
+    """What an inbox row shows: `is_overdue`, `priority_band`, its author, customer and
+    assignee (joined), and its first post as `first_posts` (one prefetch for the page)."""
     first_post = Post.objects.only("id", "case_id", "text", "created_at").order_by("created_at", "id")
     return (
-        _filtered_cases(filters, now)
-        .filter(_queue_condition(queue, agent, filters.network))
-        .annotate(
+        cases.annotate(
             is_overdue=DbCase(When(_overdue_condition(now), then=Value(True)), default=Value(False)),
             priority_band=DbCase(
                 *(When(_band_condition(band), then=Value(band)) for band in PRIORITY_BANDS[:2]),
@@ -426,28 +423,52 @@ def cases_for_inbox(
         .select_related("author", "author__customer", "assignee")
         .only(*INBOX_ROW_FIELDS)
         .prefetch_related(Prefetch("posts", queryset=first_post[:1], to_attr="first_posts"))
-        .order_by("-is_overdue", "-priority", "opened_at", "id")
     )
 
 
+def cases_for_inbox(
+    *, agent: Any, queue: str, filters: InboxFilters, start: int, size: int, now: datetime | None = None
+) -> list[Case]:
+    """Rows start .. start + size of one inbox queue: overdue first, then by priority, then
+    oldest first.
+
+    "Overdue" depends on the moment, so no index can order by it: the queue is read as two
+    runs in index order (case_open_queue_idx: open cases by priority, then age), the
+    overdue cases then the others, and the page is cut across them; the only count is that
+    of the overdue cases. A single ORDER BY on the overdue flag made PostgreSQL sort every
+    open case for each page."""
+    now = now or timezone.now()
+    queued = _filtered_cases(filters, now).filter(_queue_condition(queue, agent, filters.network))
+    if queue == "resolved":  # never overdue
+        return list(_inbox_rows(queued, now).order_by(*INBOX_ORDER)[start : start + size])
+    overdue = queued.filter(_overdue_condition(now))
+    on_time = queued.exclude(_overdue_condition(now))
+    late = overdue.count()
+    rows: list[Case] = []
+    if start < late:
+        rows = list(_inbox_rows(overdue, now).order_by(*INBOX_ORDER)[start : start + size])
+    if len(rows) < size:
+        skip = max(start - late, 0)
+        rows += list(_inbox_rows(on_time, now).order_by(*INBOX_ORDER)[skip : skip + size - len(rows)])
+    return rows
+
+
 def inbox_counts(*, agent: Any, filters: InboxFilters, now: datetime | None = None) -> dict[str, Any]:
-    """How many cases each queue holds under the filters, in one aggregate query:
-    {"mine": n, ..., "networks": {network: open cases}}. The network filter narrows every
-    queue but the per-network counts."""
+    """How many cases each queue holds under the filters: {"mine": n, ..., "networks":
+    {network: open cases}}. The network filter narrows every queue but the per-network
+    counts. One aggregate over the open cases (read through their partial index), one
+    count of the resolved ones."""
     now = now or timezone.now()
     cases = _filtered_cases(filters, now, with_network=False).order_by()
     narrowed = Q(network=filters.network) if filters.network else Q()
     counts: dict[str, Any] = {
         queue: Count("id", filter=_queue_condition(queue, agent, "") & narrowed)
         for queue in INBOX_QUEUES
-        if queue != "network"
+        if queue not in ("network", "resolved")
     }
-    unresolved = ~Q(status=Case.Status.RESOLVED)
-    per_network = {
-        f"network_{network}": Count("id", filter=unresolved & Q(network=network))
-        for network in Network.values
-    }
-    figures = cases.aggregate(**counts, **per_network)
+    per_network = {f"network_{network}": Count("id", filter=Q(network=network)) for network in Network.values}
+    figures = cases.exclude(status=Case.Status.RESOLVED).aggregate(**counts, **per_network)
+    figures["resolved"] = cases.filter(narrowed, status=Case.Status.RESOLVED).count()
     figures["networks"] = {network: figures.pop(f"network_{network}") for network in Network.values}
     return figures
 

@@ -141,6 +141,38 @@ def test_overdue_first_then_priority_then_oldest(client, agent: User, other_agen
     assert row_ids(client.get("/social/inbox/?band=high")) == [high_old.pk, high_new.pk]
 
 
+def test_pages_cut_across_overdue_and_on_time_cases(client, agent: User, settings) -> None:
+    """Overdue cases and the others are read as two runs; every page, wherever it cuts,
+    is the same as one sort of the whole queue would give."""
+    from social import inbox_views
+
+    settings.DEBUG = False
+    cases = [
+        make_case(f"case {n}", priority=(n * 37) % 100, minutes_ago=n, due_in=-5 if n % 3 == 0 else 60)
+        for n in range(23)
+    ]
+    make_case("resolved, never listed", status=Case.Status.RESOLVED, due_in=-100)
+    now = timezone.now()
+
+    def key(case: Case) -> tuple[bool, int, object, int]:
+        late = case.first_response_due_at < now
+        return (not late, -case.priority, case.opened_at, case.pk)
+
+    expected = [c.pk for c in sorted(cases, key=key)]
+    client.force_login(agent)
+    original = inbox_views.INBOX_PAGE_SIZE
+    try:
+        inbox_views.INBOX_PAGE_SIZE = 4  # 8 overdue cases: pages 1-2 overdue, page 3 starts on time
+        seen: list[int] = []
+        for page in range(1, 8):
+            response = client.get(f"/social/inbox/?page={page}")
+            seen += row_ids(response)
+            assert response.context["has_next"] == (page < 6)
+    finally:
+        inbox_views.INBOX_PAGE_SIZE = original
+    assert seen == expected
+
+
 def test_network_tab_and_filters(client, agent: User) -> None:
     on_x = make_case(network="x")
     on_facebook = make_case(network="facebook", priority=80)
