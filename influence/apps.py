@@ -15,9 +15,9 @@ class InfluenceConfig(AppConfig):
         )
 
         from . import panels
+        from .referral_selectors import referrals_section
         from .referrals import (
             referrals_convert_for_purchase,
-            referrals_section,
             referrals_staying_as_referred,
             referrals_staying_as_referrer,
         )

@@ -28,15 +28,14 @@ from scrm.actors import Actor
 from scrm.errors import DomainError
 from scrm.exports import csv_response, wants_csv
 
+from .filters import ReferralFilter
 from .models import Referral
+from .referral_selectors import referral_totals, referrals_for_list
 from .referrals import (
-    ReferralFilter,
     referral_code_active,
     referral_code_for,
     referral_link_click,
     referral_reward_mark_paid,
-    referral_totals,
-    referrals_for_list,
 )
 
 PAGE_SIZE = 25

@@ -1,6 +1,7 @@
 """Referrals (docs/metrics.md, CRV): codes and links customers hand to friends, referrals
 recorded from a code, a link, a partner or a declaration, their conversion at the referred
-customer's first purchase, and the reward owed for it.
+customer's first purchase, and the reward owed for it. The list, its totals and the
+customer 360's section are read in `influence.referral_selectors`.
 
 Rules kept here:
 - one referral per (referrer, referred): recording the same pair again returns the first;
@@ -15,16 +16,12 @@ Rules kept here:
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
-import django_filters
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.urls import reverse
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -66,10 +63,6 @@ def _live(customer: Customer) -> Customer:
 
 def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def referral_link_path(code: ReferralCode | str) -> str:
-    return reverse("influence:referral-link", args=[str(code)])
 
 
 def referral_code_for(*, customer: Customer, campaign: str = "", actor: Actor) -> ReferralCode:
@@ -323,135 +316,3 @@ def referrals_staying_as_referrer(survivor: Customer, other: Customer) -> Q:
     return Q(referred=survivor) | Q(
         referred__in=Referral.objects.filter(referrer=survivor).values("referred")
     )
-
-
-# --- reads -----------------------------------------------------------------------------
-
-
-def referrals_for_list() -> QuerySet[Referral]:
-    return Referral.objects.select_related("referrer", "referred", "code").order_by("-referred_at", "-pk")
-
-
-class ReferralFilter(django_filters.FilterSet):
-    """Query-string filters of the referrals list (API and page)."""
-
-    referrer = django_filters.NumberFilter(field_name="referrer", label="Referred by this customer id")
-    referred = django_filters.NumberFilter(field_name="referred", label="This customer id was referred")
-    converted = django_filters.BooleanFilter(
-        field_name="converted_at", lookup_expr="isnull", exclude=True, label="Converted (true) or not (false)"
-    )
-    since = django_filters.IsoDateTimeFilter(
-        field_name="referred_at", lookup_expr="gte", label="Referred at or after (ISO 8601)"
-    )
-    until = django_filters.IsoDateTimeFilter(
-        field_name="referred_at", lookup_expr="lt", label="Referred before (ISO 8601)"
-    )
-    campaign = django_filters.CharFilter(field_name="campaign", lookup_expr="iexact")
-    type = django_filters.ChoiceFilter(field_name="type", choices=Referral.Type.choices)
-
-    class Meta:
-        model = Referral
-        fields: list[str] = []
-
-
-@dataclass(frozen=True)
-class ReferralTotals:
-    count: int
-    converted: int
-    conversion_rate: float | None  # converted / count, in %
-    value: Decimal  # sum of Referral.value (set by the nightly score run)
-    valued: int  # referrals with a value
-    rewards_owed: Decimal
-    owed: int
-    rewards_paid: Decimal
-    paid: int
-
-
-def referral_totals(referrals: QuerySet[Referral]) -> ReferralTotals:
-    """Totals of a (filtered) list, in one query."""
-    owed = Q(converted_at__isnull=False, reward_paid_at__isnull=True, reward_amount__gt=0)
-    paid = Q(reward_paid_at__isnull=False)
-    agg = referrals.order_by().aggregate(
-        count=Count("pk"),
-        converted=Count("pk", filter=Q(converted_at__isnull=False)),
-        total_value=Sum("value"),
-        valued=Count("pk", filter=Q(value__isnull=False)),
-        rewards_owed=Sum("reward_amount", filter=owed),
-        owed=Count("pk", filter=owed),
-        rewards_paid=Sum("reward_amount", filter=paid),
-        paid=Count("pk", filter=paid),
-    )
-    zero = Decimal("0.00")
-    return ReferralTotals(
-        count=agg["count"],
-        converted=agg["converted"],
-        conversion_rate=100 * agg["converted"] / agg["count"] if agg["count"] else None,
-        value=agg["total_value"] or zero,
-        valued=agg["valued"],
-        rewards_owed=agg["rewards_owed"] or zero,
-        owed=agg["owed"],
-        rewards_paid=agg["rewards_paid"] or zero,
-        paid=agg["paid"],
-    )
-
-
-@dataclass
-class CustomerReferrals:
-    codes: list[ReferralCode] = field(default_factory=list)
-    made: list[Referral] = field(default_factory=list)
-    referred_by: Referral | None = None
-
-
-def customer_referrals(*, customer: Customer, limit: int = 50) -> CustomerReferrals:
-    """The 360's referrals: the customer's codes, the referrals they made (newest first)
-    and who referred them."""
-    return CustomerReferrals(
-        codes=list(customer.referral_codes.order_by("-active", "campaign", "created_at")),
-        made=list(
-            customer.referrals_made.select_related("referred", "code").order_by("-referred_at", "-pk")[:limit]
-        ),
-        referred_by=customer.referrals_received.select_related("referrer").order_by("referred_at").first(),
-    )
-
-
-def referral_as_dict(referral: Referral) -> dict[str, Any]:
-    """A referral in the shape of the API (and of the 360 section)."""
-    return {
-        "id": referral.pk,
-        "referrer": referral.referrer_id,
-        "referred": referral.referred_id,
-        "code": referral.code.code if referral.code_id and referral.code else None,
-        "channel": referral.channel,
-        "campaign": referral.campaign,
-        "referred_at": referral.referred_at.isoformat(),
-        "type": referral.type,
-        "type_inferred": referral.type_inferred,
-        "converted_at": referral.converted_at.isoformat() if referral.converted_at else None,
-        "reward_amount": str(referral.reward_amount),
-        "reward_paid_at": referral.reward_paid_at.isoformat() if referral.reward_paid_at else None,
-        "value": str(referral.value) if referral.value is not None else None,
-    }
-
-
-def referrals_section(customer: Customer) -> dict[str, Any]:
-    """The "referrals" section of the customer 360 (API body and panel)."""
-    found = customer_referrals(customer=customer)
-    referred_by = found.referred_by
-    return {
-        "codes": [
-            {
-                "code": code.code,
-                "campaign": code.campaign,
-                "active": code.active,
-                "clicks": code.clicks,
-                "link": referral_link_path(code.code),
-            }
-            for code in found.codes
-        ],
-        "made": [{**referral_as_dict(r), "referred_name": r.referred.full_name} for r in found.made],
-        "referred_by": (
-            {**referral_as_dict(referred_by), "referrer_name": referred_by.referrer.full_name}
-            if referred_by
-            else None
-        ),
-    }

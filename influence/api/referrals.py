@@ -16,8 +16,10 @@ from customers.models import Customer
 from scrm.actors import actor_from_request
 from scrm.api.idempotency import idempotent
 
+from ..filters import ReferralFilter
 from ..models import Referral
-from ..referrals import ReferralFilter, referral_record, referrals_for_list
+from ..referral_selectors import referrals_for_list
+from ..referrals import referral_record
 
 
 class ReferralInputSerializer(serializers.Serializer):
