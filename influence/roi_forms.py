@@ -13,7 +13,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Objective, ProgrammeCost
-from .roi import CATEGORIES, CostEntry, add_months
+from .roi import add_months
+from .roi_services import CATEGORIES, CostEntry
 
 AMOUNT_ERRORS = {
     "invalid": _("Enter an amount, e.g. 1250.50."),

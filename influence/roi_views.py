@@ -25,7 +25,6 @@ from scrm.forms import add_domain_errors
 from .models import Objective, ProgrammeCost
 from .objectives import objective_create, objective_delete, objective_update, objectives_with_progress
 from .roi import (
-    CATEGORIES,
     GAIN_LABELS,
     GAIN_SOURCES,
     LOYALTY,
@@ -34,11 +33,11 @@ from .roi import (
     RoiLine,
     RoiReport,
     costs_of_months,
-    programme_costs_save,
     report_months,
     roi_report,
 )
 from .roi_forms import CostGridForm, ObjectiveForm, RoiPeriodForm
+from .roi_services import CATEGORIES, programme_costs_save
 
 OBJECTIVES_ON_ROI_PAGE = 10
 

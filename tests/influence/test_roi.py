@@ -17,15 +17,12 @@ from influence.roi import (
     LOYALTY,
     RECOVERY,
     REFERRALS,
-    CostEntry,
     add_months,
     loyalty_incremental_margin,
-    programme_cost_clear,
-    programme_cost_set,
-    programme_costs_save,
     report_months,
     roi_report,
 )
+from influence.roi_services import CostEntry, programme_cost_clear, programme_cost_set, programme_costs_save
 from scrm.actors import Actor
 from scrm.errors import ValidationFailed
 from scrm.models import AuditEntry

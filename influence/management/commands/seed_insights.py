@@ -17,7 +17,8 @@ from customers.models import Customer
 from influence.models import Objective, ProgrammeCost, Referral, SurveyResponse
 from influence.objectives import objective_create
 from influence.referrals import ReferralConflict, referral_code_for, referral_record
-from influence.roi import add_months, month_start, programme_cost_set
+from influence.roi import add_months, month_start
+from influence.roi_services import programme_cost_set
 from scrm.actors import Actor
 from scrm.errors import DomainError
 from social.models import ListeningRule
