@@ -1,140 +1,32 @@
 """Marketing dashboard reads (docs/metrics.md): survey NPS with its interval and trend,
 the inferred sentiment index and share of voice from the post rollups (influence.rollups
 says which rollup rows each figure sums), top advocates and influencers and the CLV x CRV
-quadrants from the latest score run's snapshots, referrals of the period. Nothing here
-scans the posts table; every figure carries its n.
-
-What snapshots give does not change once a run is done: those figures are cached per
-run and segment.
+quadrants from the latest score run's snapshots (`influence.dashboard_scores`), referrals
+of the period. Nothing here scans the posts table; every figure carries its n. The
+filters and the trend buckets live in `influence.dashboard_filters`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
-from customers.models import Customer, SocialIdentity
 from social.models import ListeningRule
 from social.selectors import SentimentSplit, VoiceShare
 
-from .models import PostRollup, Referral, ScoreRun, ScoreSnapshot, Segment, SurveyKind, SurveyResponse
-from .selectors import NpsSummary, latest_run, nps_from_counts, survey_responses
+from .dashboard_filters import Bucket, DashboardFilters, buckets, day_start, trend_unit
+from .dashboard_scores import ScoreFigures, score_figures
+from .models import PostRollup, Referral, ScoreRun, SurveyKind, SurveyResponse
+from .selectors import NpsSummary, nps_from_counts, survey_responses
 
-PERIODS = ("7", "30", "90", "quarter", "custom")
-DEFAULT_PERIOD = "30"
-SCATTER_POINTS = 1500
-TOP = 10
-_CACHE_SECONDS = 24 * 3600
 DASHBOARD_CACHE_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class DashboardFilters:
-    """Days `since` to `until`, both included, in the installation's time zone (the days of
-    the rollups), and the narrowing filters. A filter a figure cannot honour is said on
-    the page next to it (e.g. survey answers have no network)."""
-
-    since: date
-    until: date
-    period: str = DEFAULT_PERIOD
-    network: str = ""
-    segment: str = ""
-    campaign: str = ""
-
-    @property
-    def start(self) -> datetime:
-        return day_start(self.since)
-
-    @property
-    def end(self) -> datetime:
-        return day_start(self.until + timedelta(days=1))
-
-    @property
-    def days(self) -> int:
-        return (self.until - self.since).days + 1
-
-    def query(self) -> dict[str, str]:
-        """The filters as the dashboard's own query string (kept in every link back)."""
-        query = {"period": self.period}
-        if self.period == "custom":
-            query |= {"since": self.since.isoformat(), "until": self.until.isoformat()}
-        for name in ("network", "segment", "campaign"):
-            if value := getattr(self, name):
-                query[name] = value
-        return query
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
-def period_window(period: str, today: date | None = None) -> tuple[date, date]:
-    """The days of a preset period, today included: the last 7, 30 or 90 days, or this
-    calendar quarter so far."""
-    today = today or timezone.localdate()
-    if period == "quarter":
-        first_month = 3 * ((today.month - 1) // 3) + 1
-        return today.replace(month=first_month, day=1), today
-    return today - timedelta(days=int(period) - 1), today
-
-
-def default_filters(today: date | None = None) -> DashboardFilters:
-    since, until = period_window(DEFAULT_PERIOD, today)
-    return DashboardFilters(since=since, until=until)
-
-
-# --- buckets of a trend -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """Days `start` to `end` included (a day, an ISO week or a month, cut to the period)."""
-
-    start: date
-    end: date
-    unit: str  # day | week | month
-
-    @property
-    def label(self) -> str:
-        if self.unit == "month":
-            return f"{self.start:%Y-%m}"
-        return self.start.isoformat()
-
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-
-def buckets(since: date, until: date, unit: str) -> list[Bucket]:
-    result = []
-    start = since
-    while start <= until:
-        if unit == "day":
-            end = start
-        elif unit == "week":
-            end = start + timedelta(days=6 - start.weekday())
-        else:
-            next_month = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-            end = next_month - timedelta(days=1)
-        end = min(end, until)
-        result.append(Bucket(start=start, end=end, unit=unit))
-        start = end + timedelta(days=1)
-    return result
-
-
-def trend_unit(days: int, *, finest: str = "week") -> str:
-    """Days up to a month (when `finest` is "day"), weeks up to a quarter, then months."""
-    if finest == "day" and days <= 31:
-        return "day"
-    return "week" if days <= 92 else "month"
 
 
 # --- survey NPS ---------------------------------------------------------------------------
@@ -332,184 +224,6 @@ def volume_by_day(filters: DashboardFilters, *, kind: str = ListeningRule.Kind.B
     return dict(
         _post_rows(filters, kind).order_by().values("day").annotate(n=Sum("posts")).values_list("day", "n")
     )
-
-
-# --- scores: top lists and quadrants (latest finished run) --------------------------------
-
-
-@dataclass(frozen=True)
-class ScoredCustomer:
-    customer_id: int
-    name: str
-    segment: str
-    influence: float | None
-    clv: float | None
-    crv: float | None
-    referrals: int
-    referrals_converted: int
-
-
-@dataclass(frozen=True)
-class Quadrants:
-    counts: dict[str, int]
-    clv_threshold: float | None
-    crv_threshold: float | None
-    points: list[dict[str, Any]]  # {"customer": id, "clv": x, "crv": y, "segment": s}
-    total: int
-
-    @property
-    def sampled(self) -> bool:
-        return len(self.points) < self.total
-
-
-@dataclass(frozen=True)
-class ScoreFigures:
-    run: ScoreRun
-    advocates: list[ScoredCustomer]
-    influencers: list[ScoredCustomer]
-    quadrants: Quadrants
-
-
-def _number(value: Decimal | float | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _scored(snapshots: Iterable[dict[str, Any]]) -> list[ScoredCustomer]:
-    return [
-        ScoredCustomer(
-            customer_id=row["customer_id"],
-            name=" ".join(p for p in (row["customer__first_name"], row["customer__last_name"]) if p)
-            or f"#{row['customer_id']}",
-            segment=row["segment"],
-            influence=row["influence"],
-            clv=_number(row["clv"]),
-            crv=_number(row["crv"]),
-            referrals=row["referrals"],
-            referrals_converted=row["referrals_converted"],
-        )
-        for row in snapshots
-    ]
-
-
-_ROW = (
-    "customer_id", "customer__first_name", "customer__last_name", "segment", "influence", "clv", "crv",
-    "referrals", "referrals_converted",
-)  # fmt: skip
-
-
-def _thresholds(run: ScoreRun) -> tuple[float | None, float | None]:
-    segments = run.params.get("segments") if isinstance(run.params, dict) else None
-    if not isinstance(segments, dict):
-        return None, None
-
-    def read(key: str) -> float | None:
-        value = segments.get(key)
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        return number if math.isfinite(number) else None
-
-    return read("clv_threshold"), read("crv_threshold")
-
-
-def _quadrants(run: ScoreRun, snapshots: QuerySet[ScoreSnapshot]) -> Quadrants:
-    counts = dict.fromkeys(Segment.values, 0)
-    for segment, n in (
-        snapshots.order_by().values("segment").annotate(n=Count("pk")).values_list("segment", "n")
-    ):
-        if segment in counts:
-            counts[segment] = n
-    plotted = snapshots.filter(clv__isnull=False, crv__isnull=False)
-    total = plotted.count()
-    # A stable sample: every k-th customer by id, the same on every request for this run.
-    step = max(1, math.ceil(total / SCATTER_POINTS))
-    rows = plotted.order_by("customer_id").values_list("customer_id", "clv", "crv", "segment")
-    sample = rows if step == 1 else rows.alias(slot=F("customer_id") % step).filter(slot=0)
-    points = [
-        {"customer": customer, "clv": float(clv), "crv": float(crv), "segment": segment}
-        for customer, clv, crv, segment in sample[:SCATTER_POINTS]
-    ]
-    clv_threshold, crv_threshold = _thresholds(run)
-    return Quadrants(
-        counts=counts,
-        clv_threshold=clv_threshold,
-        crv_threshold=crv_threshold,
-        points=points,
-        total=total,
-    )
-
-
-def score_figures(filters: DashboardFilters) -> ScoreFigures | None:
-    """From the latest finished run (None before any): top advocates (by CRV, then
-    converted referrals), top influencers (by influence), the quadrant counts, thresholds
-    and a sample of at most SCATTER_POINTS customers. Cached per run and segment."""
-    run = latest_run()
-    if run is None:
-        return None
-    key = f"influence:dashboard:scores:{run.pk}:{filters.segment}"
-    cached = cache.get(key)
-    if isinstance(cached, ScoreFigures):
-        return cached
-    snapshots = ScoreSnapshot.objects.filter(run=run)
-    if filters.segment:
-        snapshots = snapshots.filter(segment=filters.segment)
-    advocates = _scored(
-        snapshots.filter(crv__gt=0)
-        .order_by(F("crv").desc(nulls_last=True), "-referrals_converted", "-referrals", "customer_id")
-        .values(*_ROW)[:TOP]
-    )
-    influencers = _scored(
-        snapshots.filter(influence__isnull=False)
-        .order_by(F("influence").desc(nulls_last=True), "customer_id")
-        .values(*_ROW)[:TOP]
-    )
-    figures = ScoreFigures(
-        run=run, advocates=advocates, influencers=influencers, quadrants=_quadrants(run, snapshots)
-    )
-    cache.set(key, figures, _CACHE_SECONDS)
-    return figures
-
-
-SORTS = {
-    "influence": "influence",
-    "clv": "clv",
-    "crv": "crv",
-    "sentiment": "sentiment_index",
-    "referrals": "referrals_converted",
-}
-NPS_CATEGORIES = ("promoter", "passive", "detractor")
-
-
-def scored_customers(
-    *,
-    run: ScoreRun,
-    segment: str = "",
-    network: str = "",
-    min_influence: float | None = None,
-    nps_category: str = "",
-    q: str = "",
-    sort: str = "-influence",
-) -> QuerySet[ScoreSnapshot]:
-    """The run's snapshots with their customer, filtered and sorted by a score (`-` for
-    descending; customers without that score last)."""
-    from customers.selectors import filter_query
-
-    snapshots = ScoreSnapshot.objects.filter(run=run).select_related("customer")
-    if segment:
-        snapshots = snapshots.filter(segment=segment)
-    if network:
-        owners = SocialIdentity.objects.filter(network=network, customer__isnull=False).values("customer_id")
-        snapshots = snapshots.filter(customer_id__in=owners)
-    if min_influence is not None:
-        snapshots = snapshots.filter(influence__gte=min_influence)
-    if nps_category:
-        snapshots = snapshots.filter(nps_category=nps_category)
-    if q.strip():
-        snapshots = snapshots.filter(customer__in=filter_query(Customer.objects.all(), q))
-    column = SORTS.get(sort.lstrip("-"), "influence")
-    order = F(column).desc(nulls_last=True) if sort.startswith("-") else F(column).asc(nulls_last=True)
-    return snapshots.order_by(order, "customer_id")
 
 
 # --- referrals ----------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Network
 
-from .dashboard import DEFAULT_PERIOD, NPS_CATEGORIES, DashboardFilters, period_window
+from .dashboard_filters import DEFAULT_PERIOD, DashboardFilters, period_window
+from .dashboard_scores import NPS_CATEGORIES
 from .models import Segment
 
 MAX_DAYS = 3 * 366

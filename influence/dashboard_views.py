@@ -19,17 +19,10 @@ from django.utils.translation import gettext as _
 from scrm.exports import csv_response, wants_csv
 from social.models import ListeningRule
 
-from .dashboard import (
-    Bucket,
-    Dashboard,
-    DashboardFilters,
-    dashboard,
-    day_start,
-    default_filters,
-    nps_answers,
-    scored_customers,
-)
+from .dashboard import Dashboard, dashboard, nps_answers
+from .dashboard_filters import Bucket, DashboardFilters, day_start, default_filters
 from .dashboard_forms import DashboardFilterForm, ScoredCustomerFilterForm, SurveyAnswerFilterForm
+from .dashboard_scores import scored_customers
 from .models import Segment
 from .selectors import latest_run, nps_category
 

@@ -13,15 +13,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from django.utils import timezone
 
-from influence.dashboard import (
-    SCATTER_POINTS,
-    DashboardFilters,
-    buckets,
-    nps_figures,
-    period_window,
-    referral_figures,
-    score_figures,
-)
+from influence.dashboard import nps_figures, referral_figures
+from influence.dashboard_filters import DashboardFilters, buckets, period_window
+from influence.dashboard_scores import SCATTER_POINTS, score_figures
 from influence.dashboard_views import posts_query
 from influence.models import Referral, ScoreRun, ScoreSnapshot, SurveyResponse
 from influence.rollups import rollups_refresh
@@ -140,7 +134,7 @@ def test_thresholds_missing_and_no_run(db):
 
 
 def test_scatter_is_a_stable_sample(db, monkeypatch):
-    monkeypatch.setattr("influence.dashboard.SCATTER_POINTS", 5)
+    monkeypatch.setattr("influence.dashboard_scores.SCATTER_POINTS", 5)
     scored_run([CustomerFactory(segment="misers") for _ in range(12)])
     filters = DashboardFilters(since=date(2026, 3, 1), until=date(2026, 3, 31))
     first = score_figures(filters)

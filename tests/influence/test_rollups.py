@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from influence.dashboard import DashboardFilters, sentiment_figures, voice_figures, volume_by_day
+from influence.dashboard import sentiment_figures, voice_figures, volume_by_day
+from influence.dashboard_filters import DashboardFilters
 from influence.models import PostRollup
 from influence.rollups import rollups_refresh
 from social.models import ListeningRule, Post, PostRuleMatch
