@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers.models import Customer, Network
+from customers.models import Customer, Network, SocialIdentity
 
 from .cases import HIGH, NORMAL, canned_render
 from .models import (
@@ -384,13 +384,19 @@ def _filtered_cases(filters: InboxFilters, now: datetime, *, with_network: bool 
         cases = cases.filter(_overdue_condition(now))
     text = filters.search.strip()
     if text:
-        handle = text.lstrip("@")
-        post_matches = Post.objects.filter(case=OuterRef("pk"), text__icontains=text)
-        condition = Exists(post_matches) | Q(author__handle__icontains=handle)
+        # Three sets of ids, each read on its own (matching posts through the trigram index
+        # social_post_case_text_trgm of migration 0009, authors by handle, customers by
+        # name), so that the cases table is not joined to every author and customer to test
+        # an OR across them.
+        in_posts = Post.objects.filter(case__isnull=False, text__icontains=text).values("case_id")
+        named = Q()
         for word in text.split():
-            condition |= Q(author__customer__first_name__icontains=word) | Q(
-                author__customer__last_name__icontains=word
-            )
+            named |= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        matching = Q(handle__icontains=text.lstrip("@")) | Q(
+            customer__in=Customer.objects.filter(named).values("pk")
+        )
+        authors = SocialIdentity.objects.filter(matching).values("pk")
+        condition = Q(pk__in=in_posts) | Q(author__in=authors)
         cases = cases.filter(condition)
     return cases
 
