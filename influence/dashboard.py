@@ -18,6 +18,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
+from scrm.caching import cached_instance
 from social.models import ListeningRule
 from social.selectors import SentimentSplit, VoiceShare
 
@@ -305,8 +306,8 @@ def dashboard(filters: DashboardFilters) -> Dashboard:
     (a minute at most, to bound memory): the page is read far more often than it changes."""
     version = _data_version()
     key = "influence:dashboard:" + hashlib.sha256(repr((filters, version)).encode()).hexdigest()
-    cached = cache.get(key)
-    if isinstance(cached, Dashboard):
+    cached = cached_instance(key, Dashboard)
+    if cached is not None:
         return cached
     board = Dashboard(
         filters=filters,

@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-PERIODS = ("7", "30", "90", "quarter", "custom")
 DEFAULT_PERIOD = "30"
 
 

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, QuerySet
 
 from customers.models import Customer, SocialIdentity
+from scrm.caching import cached_instance
 
 from .dashboard_filters import DashboardFilters
 from .models import ScoreRun, ScoreSnapshot, Segment
@@ -138,8 +139,8 @@ def score_figures(filters: DashboardFilters) -> ScoreFigures | None:
     if run is None:
         return None
     key = f"influence:dashboard:scores:{run.pk}:{filters.segment}"
-    cached = cache.get(key)
-    if isinstance(cached, ScoreFigures):
+    cached = cached_instance(key, ScoreFigures)
+    if cached is not None:
         return cached
     snapshots = ScoreSnapshot.objects.filter(run=run)
     if filters.segment:
