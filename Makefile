@@ -33,7 +33,7 @@ demo: $(VENV)/.runtime
 	$(DEMO_SETTINGS) $(BIN)/python manage.py seed_social
 	$(DEMO_SETTINGS) $(BIN)/python manage.py resolve_identities
 	$(DEMO_SETTINGS) $(BIN)/python manage.py seed_insights
-	$(DEMO_SETTINGS) $(BIN)/python manage.py recompute_scores
+	$(DEMO_SETTINGS) $(BIN)/python manage.py recompute_scores --history 6
 	$(DEMO_SETTINGS) $(BIN)/python manage.py demo_users --password demo
 	@echo
 	@echo "  Social CRM demo: http://$(ADDR)/"

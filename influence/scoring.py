@@ -93,15 +93,14 @@ class _Aligned:
         return out
 
 
-def latest_nps_categories() -> dict[int, str]:
-    """Each customer's latest NPS answer -> promoter / passive / detractor."""
+def latest_nps_categories(*, until: datetime | None = None) -> dict[int, str]:
+    """Each customer's latest NPS answer (given by `until`) -> promoter / passive / detractor."""
     latest: dict[int, tuple[datetime, int, int]] = {}
-    answers = (
-        SurveyResponse.objects.filter(kind=SurveyKind.NPS, customer__isnull=False)
-        .values_list("customer_id", "answered_at", "pk", "score")
-        .iterator(chunk_size=10_000)
-    )
-    for customer_id, answered_at, pk, score in answers:
+    answers = SurveyResponse.objects.filter(kind=SurveyKind.NPS, customer__isnull=False)
+    if until is not None:
+        answers = answers.filter(answered_at__lte=until)
+    rows = answers.values_list("customer_id", "answered_at", "pk", "score").iterator(chunk_size=10_000)
+    for customer_id, answered_at, pk, score in rows:
         seen = latest.get(customer_id)
         if seen is None or (answered_at, pk) > (seen[0], seen[1]):
             latest[customer_id] = (answered_at, pk, score)
@@ -126,7 +125,12 @@ def scores_recompute(
     rollups: bool = True,
 ) -> ScoreRun:
     """Compute every score as of `as_of` (now) and store them as that day's snapshots,
-    replacing an earlier run of the same day. Raises ScoresBusy if a run is going on."""
+    replacing an earlier run of the same day. Raises ScoresBusy if a run is going on.
+
+    A past `as_of` fills in history (`recompute_scores --history`): only what was known
+    then counts (customers, purchases, edges, posts, referrals and answers up to that
+    moment), and the customer records' segments, the referrals' values and the rollups,
+    which say what is true now, are left to the latest run."""
     with _single_run():
         moment = as_of or timezone.now()
         day = timezone.localdate(moment)
@@ -149,6 +153,8 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
     from .clv import customer_clv
     from .crv import assign_segments, customer_crv
     from .graph import customer_influence, sentiment_index
+    from .referrals import referrals_convert_pending
+    from .rollups import rollups_refresh
 
     timings: dict[str, float] = {}
     state = {"done": 0}
@@ -162,8 +168,9 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
         timings[name] = round(time.perf_counter() - started, 3)
         state["done"] += 1
 
+    current = day >= timezone.localdate()  # a past day fills in history only
     all_ids = np.fromiter(
-        Customer.objects.filter(merged_into__isnull=True)
+        Customer.objects.filter(merged_into__isnull=True, created_at__lte=moment)
         .order_by("pk")
         .values_list("pk", flat=True)
         .iterator(),
@@ -172,13 +179,7 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
     params: dict[str, Any] = {}
 
     with step("referrals"):
-        try:
-            from .referrals import referrals_convert_pending
-        except ImportError:  # pragma: no cover - referrals arrive with their own module
-            converted = 0
-        else:
-            converted = referrals_convert_pending(as_of=moment)
-        params["referrals_converted_now"] = converted
+        params["referrals_converted_now"] = referrals_convert_pending(as_of=moment)
 
     with step("clv"):
         clv = customer_clv(as_of=moment)
@@ -226,7 +227,7 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
         run.edges = int(influence.edges)
 
     with step("surveys"):
-        categories = latest_nps_categories()
+        categories = latest_nps_categories(until=moment)
 
     with step("snapshots"):
         computed_at = timezone.now()
@@ -272,8 +273,9 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
             for start in range(0, len(all_ids), SNAPSHOT_CHUNK):
                 chunk = snapshot_rows(range(start, min(start + SNAPSHOT_CHUNK, len(all_ids))))
                 insert_new(ScoreSnapshot, chunk, unique=("customer", "as_of"))
-            changed = _segments_follow(run)
-            update_rows(Referral, referral_values)
+            changed = _segments_follow(run) if current else 0
+            if current:
+                update_rows(Referral, referral_values)
             run.customers = len(all_ids)
             run.status = ScoreRun.Status.DONE
             run.params = params
@@ -284,21 +286,17 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
                 "cohort_clv": int(sum(1 for b in clv_basis if b == "cohort")),
                 "with_referrals": int((referrals > 0).sum()),
                 "segments_changed": changed,
-                "referrals_valued": len(referral_values),
+                "referrals_valued": len(referral_values) if current else 0,
+                "history": not current,
                 "timings": timings,
             }
             run.finished_at = timezone.now()
             run.step = "snapshots"
             run.save()
 
-    if rollups:
+    if rollups and current:
         with step("rollups"):
-            try:
-                from .rollups import rollups_refresh
-            except ImportError:  # pragma: no cover - the dashboard rollups arrive with their module
-                pass
-            else:
-                rollups_refresh(days=None)
+            rollups_refresh(days=None)
     else:
         state["done"] += 1
     run.summary["timings"] = timings

@@ -250,3 +250,51 @@ def test_a_real_worker_runs_the_nightly_task(history) -> None:
     run = ScoreRun.objects.get()
     assert run.trigger == "beat"
     assert ScoreSnapshot.objects.filter(run=run).count() == run.customers > 0
+
+
+def test_history_fills_in_past_month_ends_with_what_was_known_then(history, partner) -> None:
+    buyers, friend = history["buyers"], history["friend"]
+    newcomer = CustomerFactory(first_name="Newcomer")  # created now: not in any past snapshot
+    out = StringIO()
+    call_command("recompute_scores", "--history", "2", "--no-rollups", stdout=out, stderr=StringIO())
+
+    runs = list(ScoreRun.objects.order_by("as_of"))
+    today = timezone.localdate()
+    assert [run.as_of for run in runs][-1] == today and len(runs) == 3
+    assert all(run.as_of < today.replace(day=1) for run in runs[:2])
+    assert out.getvalue().count("Scores as of") == 3
+    assert set(ScoreSnapshot.objects.filter(customer=newcomer).values_list("as_of", flat=True)) == {today}
+    assert ScoreSnapshot.objects.filter(customer=buyers[0]).count() == 3
+    # The friend joined 50 days ago: absent two month ends back, present since.
+    assert ScoreSnapshot.objects.filter(customer=friend).count() in (1, 2)
+    # The records' segments are today's, not a past month's.
+    latest = ScoreSnapshot.objects.get(customer=buyers[0], as_of=today)
+    buyers[0].refresh_from_db()
+    assert buyers[0].segment == latest.segment
+    assert runs[0].summary["history"] is True and runs[-1].summary["history"] is False
+    body = partner("scores:read").get(f"/api/v1/customers/{buyers[0].pk}/scores/").json()
+    assert [point["as_of"] for point in body["history"]] == [run.as_of.isoformat() for run in runs]
+
+
+def test_a_past_run_leaves_the_current_segments_alone(history) -> None:
+    today_run = scores_recompute(trigger="test")
+    segments = dict(Customer.objects.values_list("pk", "segment"))
+    past = timezone.now() - timedelta(days=90)
+    scores_recompute(trigger="test", as_of=past)
+    assert dict(Customer.objects.values_list("pk", "segment")) == segments
+    from influence.selectors import latest_run
+
+    assert latest_run() == today_run
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--history", "99"], "--history takes 0 to 36 months"),
+        (["--as-of", "2999-01-01"], "must be a past day"),
+    ],
+)
+def test_history_options_are_checked(args, message) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("recompute_scores", *args, stdout=StringIO(), stderr=StringIO())
+    assert not ScoreRun.objects.exists()
