@@ -6,15 +6,24 @@ the button on the scores page); `refresh_rollups` keeps the dashboard's recent d
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="influence.recompute_scores", ignore_result=True, acks_late=True)
 def recompute_scores_task(trigger: str = "beat") -> int:
-    """Recompute every score into today's snapshots; returns the run id."""
-    from .scoring import scores_recompute
+    """Recompute every score into today's snapshots; returns the run id (0 when another run
+    holds the lock: that run's snapshots are the ones wanted, nothing to retry)."""
+    from .scoring import ScoresBusy, scores_recompute
 
-    return scores_recompute(trigger=trigger).pk
+    try:
+        return scores_recompute(trigger=trigger).pk
+    except ScoresBusy:
+        logger.info("score recompute (%s) skipped: another run is going on", trigger)
+        return 0
 
 
 @shared_task(name="influence.refresh_rollups", ignore_result=True)

@@ -298,3 +298,11 @@ def test_history_options_are_checked(args, message) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("recompute_scores", *args, stdout=StringIO(), stderr=StringIO())
     assert not ScoreRun.objects.exists()
+
+
+def test_the_task_skips_quietly_while_another_run_holds_the_lock(history) -> None:
+    from influence.tasks import recompute_scores_task
+
+    cache.add(LOCK_KEY, "1", 60)
+    assert recompute_scores_task.delay(trigger="beat").get() == 0
+    assert not ScoreRun.objects.exists()
