@@ -20,7 +20,10 @@ RUNS_SHOWN = 20
 
 def _runs_context() -> dict[str, object]:
     runs = list(ScoreRun.objects.order_by("-started_at", "-pk")[:RUNS_SHOWN])
-    running = next((r for r in runs if r.status == ScoreRun.Status.RUNNING), None)
+    # A run marked running without the lock was cut off; the next run marks it failed.
+    running = (
+        next((r for r in runs if r.status == ScoreRun.Status.RUNNING), None) if cache.get(LOCK_KEY) else None
+    )
     return {"runs": runs, "running": running, "latest": next((r for r in runs if r.status == "done"), None)}
 
 

@@ -132,6 +132,12 @@ def scores_recompute(
     moment), and the customer records' segments, the referrals' values and the rollups,
     which say what is true now, are left to the latest run."""
     with _single_run():
+        # Holding the lock, any run still marked running was cut off (a worker killed).
+        ScoreRun.objects.filter(status=ScoreRun.Status.RUNNING).update(
+            status=ScoreRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error="interrupted: the process stopped before the run finished",
+        )
         moment = as_of or timezone.now()
         day = timezone.localdate(moment)
         run = ScoreRun.objects.create(as_of=day, trigger=trigger[:100], total=len(STEPS))

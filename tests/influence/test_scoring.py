@@ -306,3 +306,12 @@ def test_the_task_skips_quietly_while_another_run_holds_the_lock(history) -> Non
     cache.add(LOCK_KEY, "1", 60)
     assert recompute_scores_task.delay(trigger="beat").get() == 0
     assert not ScoreRun.objects.exists()
+
+
+def test_a_run_cut_off_by_a_killed_worker_is_marked_interrupted(history, client, marketer) -> None:
+    dead = ScoreRun.objects.create(as_of=timezone.localdate(), trigger="beat", step="clv")
+    client.force_login(marketer)
+    assert "Running: step" not in client.get("/insights/scores/").content.decode()  # no lock: not running
+    scores_recompute(trigger="test")
+    dead.refresh_from_db()
+    assert dead.status == ScoreRun.Status.FAILED and dead.error.startswith("interrupted")
