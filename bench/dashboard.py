@@ -261,12 +261,6 @@ def _query_counts(client: Client) -> list[Figure]:
     return figures
 
 
-def _page(
-    ctx: Context, key: str, label: str, params: dict[str, str], cookies: dict[str, str]
-) -> list[Figure]:
-    return page_figures(ctx, PAGE, key, label, params, cookies)
-
-
 def dashboard(ctx: Context) -> list[Figure]:
     quick = dataclasses.replace(ctx.sizes, customers=FULL.customers) != FULL
     count = POSTS_QUICK if quick else POSTS_FULL
@@ -278,5 +272,5 @@ def dashboard(ctx: Context) -> list[Figure]:
     cookies = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
     figures += _query_counts(client)
     for key, label, params in PROBES:
-        figures += _page(ctx, key, label, params, cookies)
+        figures += page_figures(ctx, PAGE, key, label, params, cookies)
     return figures

@@ -231,12 +231,6 @@ def _query_counts(client: Client, cases: int) -> list[Figure]:
     return figures
 
 
-def _page(
-    ctx: Context, key: str, label: str, params: dict[str, str], cookies: dict[str, str]
-) -> list[Figure]:
-    return page_figures(ctx, INBOX, key, label, params, cookies)
-
-
 def inbox(ctx: Context) -> list[Figure]:
     quick = dataclasses.replace(ctx.sizes, customers=FULL.customers) != FULL
     count = CASES_QUICK if quick else CASES_FULL
@@ -247,5 +241,5 @@ def inbox(ctx: Context) -> list[Figure]:
     cookies = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
     figures = _query_counts(client, count)
     for key, label, params in PROBES:
-        figures += _page(ctx, key, label, params, cookies)
+        figures += page_figures(ctx, INBOX, key, label, params, cookies)
     return figures
