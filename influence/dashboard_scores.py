@@ -39,6 +39,10 @@ class ScoredCustomer:
     referrals: int
     referrals_converted: int
 
+    @property
+    def segment_label(self) -> str:
+        return str(dict(Segment.choices).get(self.segment, self.segment))
+
 
 @dataclass(frozen=True)
 class Quadrants:

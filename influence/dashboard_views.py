@@ -139,6 +139,7 @@ def chart_data(board: Dashboard) -> dict[str, Any]:
             "clv_threshold": quadrants.clv_threshold,
             "crv_threshold": quadrants.crv_threshold,
             "segments": list(Segment.values),
+            "segment_labels": [str(Segment(s).label) for s in Segment.values],
         }
     return data
 

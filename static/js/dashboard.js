@@ -119,9 +119,9 @@
   };
 
   function scatterChart(canvas, data, labels) {
-    var datasets = data.segments.map(function (segment) {
+    var datasets = data.segments.map(function (segment, i) {
       return {
-        label: segment, pointRadius: 3, pointHoverRadius: 6,
+        label: data.segment_labels ? data.segment_labels[i] : segment, pointRadius: 3, pointHoverRadius: 6,
         backgroundColor: COLOURS[segment] || COLOURS.accent,
         data: data.points.filter(function (p) { return p.s === segment; })
       };
