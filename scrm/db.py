@@ -163,6 +163,10 @@ COPY_FROM_ROWS = 100
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+# One encoder for every value: json.dumps with options builds a new JSONEncoder per call.
+_json_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _copy_text(value: Any) -> str:
     """One value in COPY's text format."""
     if value is None:
@@ -176,7 +180,7 @@ def _copy_text(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        value = _json_compact(value)
     return str(value).translate(_COPY_ESCAPES)
 
 
@@ -200,7 +204,7 @@ def _copy_json(value: Any) -> str:
         return "\\N"
     if not value and isinstance(value, dict | list):  # {} and [] are most of them
         return "{}" if isinstance(value, dict) else "[]"
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_COPY_ESCAPES)
+    return _json_compact(value).translate(_COPY_ESCAPES)
 
 
 def _copy_moment(value: Any) -> str:

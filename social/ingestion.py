@@ -605,7 +605,15 @@ class _CaseDraft:
     resolution_due_at: datetime | None = None
 
     def row(self) -> dict[str, Any]:
-        return {**asdict(self), "status": Case.Status.NEW}
+        # By hand: dataclasses.asdict deep-copies every value, ~0.1 ms a case.
+        return {
+            "network": self.network, "conversation": self.conversation, "author_id": self.author_id,
+            "opened_at": self.opened_at, "last_post_at": self.last_post_at, "priority": self.priority,
+            "priority_reasons": list(self.priority_reasons), "reasons": list(self.reasons),
+            "post_count": self.post_count, "first_response_at": self.first_response_at,
+            "first_response_due_at": self.first_response_due_at, "resolution_due_at": self.resolution_due_at,
+            "status": Case.Status.NEW,
+        }  # fmt: skip
 
 
 def _open_cases(

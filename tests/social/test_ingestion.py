@@ -276,3 +276,18 @@ def test_facebook_tags_are_account_ids_and_tagging_the_page_addresses_the_brand(
         SocialEdge.objects.filter(source=jo, kind="mention").values_list("target__external_id", flat=True)
     )
     assert targets == {"555", "88"} and tagged.handle == ""
+
+
+def test_case_draft_row_carries_every_field_of_the_draft() -> None:
+    """The row is built by hand (asdict is slow): a field added to the draft must reach it."""
+    from dataclasses import fields
+
+    from social.ingestion import _CaseDraft
+
+    draft = _CaseDraft(
+        network="x", conversation="1", author_id=None, opened_at=T0, last_post_at=T0, reasons=["question"]
+    )
+    row = draft.row()
+    assert set(row) == {f.name for f in fields(_CaseDraft)} | {"status"}
+    assert row["reasons"] == ["question"] and row["reasons"] is not draft.reasons
+    assert row["status"] == Case.Status.NEW
