@@ -25,6 +25,7 @@ from .linking import identities_link
 from .merge import MergeRefused, customer_merge
 from .models import ContactPoint, Customer, MatchCandidate, ResolutionRequest, SocialIdentity
 from .resolution.engine import ScoredPair, classify, cluster, score_pairs
+from .resolution.model import Term
 from .resolution.records import PersonRecord
 from .services import survivor_of
 
@@ -87,10 +88,19 @@ def _explanation(pair: ScoredPair) -> dict[str, Any]:
     return {
         "total": round(pair.weight, 3),
         "probability": pair.probability,
-        "terms": [
-            {"field": t.field, "level": t.level, "weight": round(t.weight, 3)} for t in pair.explanation.terms
-        ],
+        "terms": [_term(t) for t in pair.explanation.terms],
     }
+
+
+def _term(term: Term) -> dict[str, Any]:
+    """One field's contribution; a weight adjusted for how common the shared value is
+    also says the value's share of the records and the bits the adjustment added."""
+    data: dict[str, Any] = {"field": term.field, "level": term.level, "weight": round(term.weight, 3)}
+    if term.frequency is not None:
+        data["frequency"] = round(term.frequency, 6)
+        data["percent"] = round(term.frequency * 100, 2)
+        data["adjustment"] = round(term.adjustment, 3)
+    return data
 
 
 def resolve_customers(

@@ -80,6 +80,29 @@ class Columns:
             [_NOT_ALNUM.sub("", r.handles[0][1]).rstrip("0123456789") if r.handles else "" for r in records]
         )
         self.name_forms = [Field(forms) for forms in zip(*map(_name_forms, records), strict=True)]
+        self._value_counts: dict[str, np.ndarray] = {}
+
+    def value_counts(self, field: str) -> np.ndarray:
+        """How many records hold each value (by code) of a text field; 0 for "" (one pass)."""
+        if field not in self._value_counts:
+            counts = np.bincount(self.fields[field].codes, minlength=len(self.fields[field].values))
+            counts[0] = 0
+            self._value_counts[field] = counts
+        return self._value_counts[field]
+
+
+@dataclass(frozen=True)
+class ValueCounts:
+    """For each comparison adjusted for term frequency (by column index): `shared[column][i]`,
+    how many of the records resolved hold the value pair i agrees on exactly (0 when it
+    does not agree exactly), and `known[column]`, how many hold any value in that field."""
+
+    shared: dict[int, np.ndarray]
+    known: dict[int, int]
+
+    def of_pair(self, i: int) -> dict[int, tuple[int, int]]:
+        """Pair i's (count, known) per adjusted column, for an explanation."""
+        return {column: (int(counts[i]), self.known[column]) for column, counts in self.shared.items()}
 
 
 Compare = Callable[[Columns, np.ndarray, np.ndarray], np.ndarray]
@@ -98,6 +121,9 @@ class Comparison:
     # them and the data overrides them as it accumulates.
     m_prior: tuple[float, ...] = ()
     u_prior: tuple[float, ...] = ()
+    # Adjust the weight of "exact" (level 1) for how common the shared value is among the
+    # records resolved (see FellegiSunter.frequency_adjustments); `field` names the column.
+    term_frequency: bool = False
 
     @property
     def n_levels(self) -> int:
@@ -265,8 +291,8 @@ _TEXT_M, _TEXT_U = (0.8, 0.1, 0.03), (0.002, 0.001, 0.02)
 _CONTACT_M, _CONTACT_U = (0.85, 0.05), (0.0001, 0.0005)
 
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("given_name", _NAME, _name("given_name", "surname"), _NAME_M, _NAME_U),
-    Comparison("surname", _NAME, _name("surname", "given_name"), _NAME_M, _NAME_U),
+    Comparison("given_name", _NAME, _name("given_name", "surname"), _NAME_M, _NAME_U, term_frequency=True),
+    Comparison("surname", _NAME, _name("surname", "given_name"), _NAME_M, _NAME_U, term_frequency=True),
     Comparison("date_of_birth", _DATE, _date, (0.9, 0.01, 0.04, 0.02), (0.0001, 0.00001, 0.001, 0.012)),
     Comparison(
         "email",
@@ -331,3 +357,23 @@ def comparison_levels(
         for column, comparison in enumerate(comparisons):
             levels[:, column] = comparison.compare(columns, left, right)
     return levels
+
+
+def shared_value_counts(
+    columns: Columns, left: np.ndarray, levels: np.ndarray, comparisons: Sequence[Comparison]
+) -> ValueCounts:
+    """The term-frequency counts of the pairs (see ValueCounts) for the comparisons that
+    ask for them (`term_frequency`): `left` is one side of each pair (an exact agreement
+    holds the same value on both), `levels` the pairs' comparison levels."""
+    shared: dict[int, np.ndarray] = {}
+    known: dict[int, int] = {}
+    for column, comparison in enumerate(comparisons):
+        if not comparison.term_frequency:
+            continue
+        counts = columns.value_counts(comparison.field)
+        exact = levels[:, column] == 1
+        shared[column] = np.where(exact, counts[columns.fields[comparison.field].codes[left]], 0).astype(
+            np.int32
+        )
+        known[column] = int(counts.sum())
+    return ValueCounts(shared, known)

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blocking import BlockingKey, CandidatePairs, candidate_pairs
-from .compare import DEFAULT_COMPARISONS, Columns, Comparison, comparison_levels
+from .compare import (
+    DEFAULT_COMPARISONS,
+    Columns,
+    Comparison,
+    ValueCounts,
+    comparison_levels,
+    shared_value_counts,
+)
 from .model import Explanation, FellegiSunter, fit_em, level_frequencies, probability
 from .records import PersonRecord
 
@@ -30,7 +37,8 @@ class ScoredPair:
 
 @dataclass
 class ScoredCandidates:
-    """Every candidate pair as arrays: indices into `records`, levels, weights, probabilities."""
+    """Every candidate pair as arrays: indices into `records`, levels, weights, probabilities,
+    and `counts`, the term frequencies of the values pairs agree on (see ValueCounts)."""
 
     records: Sequence[PersonRecord]
     candidates: CandidatePairs
@@ -38,6 +46,7 @@ class ScoredCandidates:
     weights: np.ndarray
     probabilities: np.ndarray
     model: FellegiSunter
+    counts: ValueCounts | None = None
 
     def pairs(self, min_probability: float = 0.0) -> list[ScoredPair]:
         """The candidates scoring at least `min_probability`, as explained ScoredPairs."""
@@ -48,7 +57,9 @@ class ScoredCandidates:
                 self.records[int(self.candidates.right[i])].id,
                 float(self.weights[i]),
                 float(self.probabilities[i]),
-                self.model.explain(self.levels[i].tolist()),
+                self.model.explain(
+                    self.levels[i].tolist(), self.counts.of_pair(int(i)) if self.counts else None
+                ),
             )
             for i in chosen
         ]
@@ -98,7 +109,9 @@ def score_candidates(
     seed: int = 0,
 ) -> ScoredCandidates:
     """Block, compare and score. Without a `model`, one is fitted on these records
-    (u from random pairs, m by EM). `groups` restricts pairs to different groups (linkage)."""
+    (u from random pairs, m by EM). `groups` restricts pairs to different groups (linkage).
+    Exact agreements on names weigh by how common the name is among these records (see
+    customers.resolution.model)."""
     candidates = candidate_pairs(records, groups=groups, keys=keys, max_block_size=max_block_size)
     comparisons = model.comparisons if model else DEFAULT_COMPARISONS
     columns = Columns(records)
@@ -107,8 +120,9 @@ def score_candidates(
         model = fit_model(
             columns, levels, groups=groups, comparisons=comparisons, u_sample=u_sample, seed=seed
         )
-    weights = model.match_weights(levels)
-    return ScoredCandidates(records, candidates, levels, weights, probability(weights), model)
+    counts = shared_value_counts(columns, candidates.left, levels, comparisons)
+    weights = model.match_weights(levels, counts)
+    return ScoredCandidates(records, candidates, levels, weights, probability(weights), model, counts)
 
 
 def score_pairs(

@@ -3,6 +3,16 @@
 A pair's match weight is log2(prior odds) plus, for each field, log2(m/u) of its level
 (0 for "missing"). u (how often non-matches agree at a level) is estimated from random
 pairs; m (how often true matches do) and the match prior by EM on the candidate pairs.
+
+Term-frequency adjustment (as in Splink and fastLink): for the comparisons marked
+`term_frequency` (first and last name), an exact agreement on value v weighs
+log2(m_exact / tf_v) instead of log2(m_exact / u_exact), where tf_v is the share of the
+records resolved that hold v: two strangers agree on v about that often, so a shared
+rare surname is strong evidence and a shared common one weak. tf_v is smoothed towards
+u_exact, worth TF_PSEUDO records: tf_v = (count_v + TF_PSEUDO * u_exact) / (known +
+TF_PSEUDO), `known` being the records with a value in that field; a small set thus
+keeps nearly the unadjusted weight. The adjustment, log2(u_exact / tf_v) bits, is shown
+beside the term it changes.
 """
 
 from __future__ import annotations
@@ -13,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from .compare import Comparison
+from .compare import Comparison, ValueCounts
 
 _FLOOR = 1e-6
+TF_PSEUDO = 1000.0
+EXACT = 1
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,11 @@ class Term:
     field: str
     level: str
     weight: float
+    # Set when the weight was adjusted for how common the agreed value is: the value's
+    # (smoothed) share of the records, and the bits the adjustment added (included in
+    # `weight`; negative for a common value).
+    frequency: float | None = None
+    adjustment: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,11 +78,26 @@ class FellegiSunter:
     def prior_weight(self) -> float:
         return float(np.log2(self.prior / (1 - self.prior)))
 
-    def match_weights(self, levels: np.ndarray) -> np.ndarray:
-        """Match weight (bits) of each row of a (pairs, comparisons) level array."""
+    def value_frequency(self, column: int, count: np.ndarray | int, known: int) -> np.ndarray:
+        """tf_v of values held by `count` of the `known` records, smoothed towards u_exact."""
+        u_exact = max(float(self.u[column][EXACT]), _FLOOR)
+        return (np.asarray(count, dtype=float) + TF_PSEUDO * u_exact) / (known + TF_PSEUDO)
+
+    def frequency_adjustment(self, column: int, count: np.ndarray | int, known: int) -> np.ndarray:
+        """Bits added to an exact agreement's weight: log2(u_exact / tf_v) (module docstring)."""
+        u_exact = max(float(self.u[column][EXACT]), _FLOOR)
+        return np.log2(u_exact / self.value_frequency(column, count, known))
+
+    def match_weights(self, levels: np.ndarray, counts: ValueCounts | None = None) -> np.ndarray:
+        """Match weight (bits) of each row of a (pairs, comparisons) level array; with
+        `counts`, exact agreements are adjusted for their value's frequency."""
         total = np.full(len(levels), self.prior_weight)
         for column, table in enumerate(self.weight_tables()):
             total += table[levels[:, column]]
+        if counts is not None:
+            for column, shared in counts.shared.items():
+                exact = shared > 0
+                total[exact] += self.frequency_adjustment(column, shared[exact], counts.known[column])
         return total
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,11 +127,29 @@ class FellegiSunter:
             float(data["prior"]),
         )
 
-    def explain(self, levels: Sequence[int]) -> Explanation:
-        """The terms of one pair's match weight: the prior, then each field's level and weight."""
+    def explain(self, levels: Sequence[int], counts: dict[int, tuple[int, int]] | None = None) -> Explanation:
+        """The terms of one pair's match weight: the prior, then each field's level and
+        weight. `counts` (column -> (records holding the shared value, records with a
+        value); see ValueCounts.of_pair) adjusts exact agreements for frequency."""
         terms = [Term("prior", "match prior", self.prior_weight)]
-        for comparison, table, level in zip(self.comparisons, self.weight_tables(), levels, strict=True):
-            terms.append(Term(comparison.field, comparison.labels[level], float(table[level])))
+        for column, (comparison, table, level) in enumerate(
+            zip(self.comparisons, self.weight_tables(), levels, strict=True)
+        ):
+            count, known = (counts or {}).get(column, (0, 0))
+            if count > 0:
+                bits = float(self.frequency_adjustment(column, count, known))
+                frequency = float(self.value_frequency(column, count, known))
+                terms.append(
+                    Term(
+                        comparison.field,
+                        comparison.labels[level],
+                        float(table[level]) + bits,
+                        frequency,
+                        bits,
+                    )
+                )
+            else:
+                terms.append(Term(comparison.field, comparison.labels[level], float(table[level])))
         return Explanation(tuple(terms), float(sum(t.weight for t in terms)))
 
 

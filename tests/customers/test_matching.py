@@ -209,6 +209,22 @@ def test_review_page_walks_the_queue(client, marketer, agent, population):
     assert MergeEvent.objects.filter(pk=MatchCandidate.objects.get(pk=candidate.pk).merge_id).exists()
 
 
+def test_the_review_queue_shows_name_weights_adjusted_for_frequency(client, marketer, population):
+    people, _twin, near = population
+    resolve_customers(actor=SYSTEM, auto_threshold=1.0, review_threshold=0.2)
+    candidate = MatchCandidate.objects.get(left=people[1], right=near)  # Paul Durand / Paul Durant
+    terms = {t["field"]: t for t in candidate.explanation["terms"]}
+    given = terms["given_name"]
+    assert given["level"] == "exact" and 0 < given["frequency"] < 1
+    assert given["percent"] == pytest.approx(given["frequency"] * 100, abs=0.01)
+    assert "frequency" not in terms["surname"]  # "durand" / "durant" is no exact agreement
+    MatchCandidate.objects.exclude(pk=candidate.pk).delete()
+    client.force_login(marketer)
+    page = client.get("/customers/review/")
+    assert page.context["candidate"].pk == candidate.pk
+    assert b"adjusted for frequency" in page.content
+
+
 def test_nightly_task_is_scheduled_and_runs(population):
     from django.conf import settings
 

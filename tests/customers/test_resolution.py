@@ -29,9 +29,17 @@ from customers.resolution.compare import (
     edit_levels,
     handle_levels,
     jaro_winkler_levels,
+    shared_value_counts,
 )
 from customers.resolution.engine import ScoredPair
-from customers.resolution.model import Explanation, FellegiSunter, fit_em, level_frequencies, probability
+from customers.resolution.model import (
+    TF_PSEUDO,
+    Explanation,
+    FellegiSunter,
+    fit_em,
+    level_frequencies,
+    probability,
+)
 from customers.resolution.records import clean_text, parse_compact_date
 from customers.services import customer_upsert
 from scrm.actors import Actor
@@ -286,6 +294,72 @@ def test_a_fitted_model_round_trips_through_json() -> None:
     scored = score_candidates(records)
     saved = json.loads(json.dumps(scored.model.to_dict()))
     model = FellegiSunter.from_dict(saved, DEFAULT_COMPARISONS)
-    assert model.match_weights(scored.levels) == pytest.approx(scored.weights)
+    assert model.match_weights(scored.levels, scored.counts) == pytest.approx(scored.weights)
     with pytest.raises(ValueError):
         FellegiSunter.from_dict(saved, DEFAULT_COMPARISONS[:3])
+
+
+# --- term-frequency adjustment ----------------------------------------------------------
+
+
+def _namesakes(common: int, rare: int, others: int) -> list[PersonRecord]:
+    """`common` strangers named Smith, `rare` named Quaglieri, `others` with unique
+    surnames; nothing else known."""
+    names = ["smith"] * common + ["quaglieri"] * rare + [f"name{i}" for i in range(others)]
+    return [PersonRecord(id=str(i), surname=name) for i, name in enumerate(names)]
+
+
+def test_a_shared_rare_surname_weighs_more_than_a_common_one() -> None:
+    """Known answer: an exact surname agreement on value v weighs log2(m_exact / tf_v),
+    tf_v = (count_v + TF_PSEUDO * u_exact) / (known + TF_PSEUDO)."""
+    records = _namesakes(common=400, rare=2, others=1598)
+    columns = Columns(records)
+    left, right = np.array([0, 400]), np.array([1, 401])  # smith-smith, quaglieri-quaglieri
+    levels = comparison_levels(columns, left, right)
+    counts = shared_value_counts(columns, left, levels, DEFAULT_COMPARISONS)
+    column = [c.field for c in DEFAULT_COMPARISONS].index("surname")
+    assert levels[:, column].tolist() == [1, 1]
+    assert counts.shared[column].tolist() == [400, 2]
+    assert counts.known[column] == 2000
+    u = [c.prior("u") for c in DEFAULT_COMPARISONS]
+    model = FellegiSunter(DEFAULT_COMPARISONS, [c.prior("m") for c in DEFAULT_COMPARISONS], u, 0.01)
+    m_exact, u_exact = model.m[column][1], u[column][1]
+    assert u_exact == pytest.approx(0.01)
+    expected = {
+        n: float(np.log2(m_exact / ((n + TF_PSEUDO * u_exact) / (2000 + TF_PSEUDO)))) for n in (400, 2)
+    }
+    common, rare = (model.explain(levels[i].tolist(), counts.of_pair(i)).terms[column + 1] for i in (0, 1))
+    assert common.weight == pytest.approx(expected[400])  # log2(0.85 / 0.1367) = 2.64 bits
+    assert rare.weight == pytest.approx(expected[2])  # log2(0.85 / 0.0040) = 7.73 bits
+    unadjusted = float(np.log2(m_exact / u_exact))  # 6.41 bits
+    assert common.weight < unadjusted < rare.weight
+    assert common.adjustment == pytest.approx(expected[400] - unadjusted) and common.adjustment < 0
+    assert rare.adjustment > 0
+    assert common.frequency == pytest.approx((400 + 10) / 3000)
+    # The match weights use the same adjusted terms, and the explanation still adds up.
+    weights = model.match_weights(levels, counts)
+    for i in (0, 1):
+        explanation = model.explain(levels[i].tolist(), counts.of_pair(i))
+        assert explanation.total == pytest.approx(weights[i])
+    assert weights[1] - weights[0] == pytest.approx(expected[2] - expected[400])
+    # Without counts nothing is adjusted.
+    assert model.match_weights(levels)[0] == pytest.approx(model.match_weights(levels)[1])
+
+
+def test_a_common_surname_lowers_the_score_of_namesakes() -> None:
+    """Through the whole pipeline: two strangers sharing a rare first and last name score
+    above two sharing common ones, who were equal before the adjustment."""
+    records = [
+        *(PersonRecord(id=f"c{i}", given_name="olivia", surname="smith") for i in range(40)),
+        *(PersonRecord(id=f"r{i}", given_name="zephyrine", surname="quaglieri") for i in range(2)),
+        *(PersonRecord(id=f"o{i}", given_name=f"given{i}", surname=f"name{i}") for i in range(3000)),
+    ]
+    scored = score_candidates(records)
+    by_pair = {frozenset((p.left_id, p.right_id)): p for p in scored.pairs()}
+    common, rare = by_pair[frozenset(("c0", "c1"))], by_pair[frozenset(("r0", "r1"))]
+    assert common.probability < rare.probability
+    fields = {t.field: t for t in common.explanation.terms}
+    assert fields["surname"].adjustment < 0 and fields["given_name"].adjustment < 0
+    assert fields["surname"].frequency == pytest.approx(
+        scored.model.value_frequency(1, 40, len(records)), rel=1e-9
+    )
