@@ -11,6 +11,7 @@ this call inserted, so they are never counted twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import connection, models, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from customers.linking import identities_link
@@ -139,6 +140,50 @@ def _per_network(field: str, pairs: Iterable[tuple[str, str]]) -> Q:
     return query
 
 
+def _select(
+    model: type[models.Model],
+    columns: Sequence[str],
+    field: str,
+    pairs: Iterable[tuple[str, str]],
+    *,
+    order: str = "",
+) -> list[tuple[Any, ...]]:
+    """`columns` of the rows of `model` whose (network, `field`) is one of `pairs`, in
+    one plain statement: the hot reads of a batch skip the ORM (building and compiling a
+    query of 500 values took ~6 ms more than running it). `order` is SQL written here,
+    never data; every value is a bound parameter."""
+    by_network: dict[str, set[str]] = defaultdict(set)
+    for network, value in pairs:
+        by_network[network].add(value)
+    if not by_network:
+        return []
+    quote = connection.ops.quote_name
+    column = quote(field)
+    postgres = connection.vendor == "postgresql"
+    conditions: list[str] = []
+    params: list[Any] = []
+    for network, values in by_network.items():
+        if postgres:  # one array parameter, whatever the number of values
+            conditions.append(f"(network = %s AND {column} = ANY(%s))")
+            params += [network, sorted(values)]
+        else:
+            conditions.append(f"(network = %s AND {column} IN ({', '.join(['%s'] * len(values))}))")
+            params += [network, *sorted(values)]
+    where = " OR ".join(conditions)
+    sql = (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(model._meta.db_table)} "  # noqa: S608
+        f"WHERE {where}{f' ORDER BY {order}' if order else ''}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read by a plain cursor: Django leaves psycopg's decoding to the field."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 # --- identities ----------------------------------------------------------------------
 
 
@@ -177,10 +222,9 @@ def _upsert_authors(
     if not authors:
         return found, []
     stale: list[SocialIdentity] = []
-    query = _per_network("external_id", authors)
     columns = ("id", "network", "external_id", "handle", "handle_normalized", "display_name",
                "followers_count", "customer_id")  # fmt: skip
-    for values in SocialIdentity.objects.filter(query).values_list(*columns):
+    for values in _select(SocialIdentity, columns, "external_id", authors):
         pk, network, external_id, handle, handle_normalized, display_name, followers, customer_id = values
         key = (network, str(external_id))
         author = authors[key]
@@ -284,14 +328,12 @@ def _mentioned(handles: Iterable[tuple[str, str]], now: datetime) -> dict[tuple[
     handles = set(handles)
     if not handles:
         return {}
-    query = _per_network("handle_normalized", handles)
     result: dict[tuple[str, str], int] = {}
     # Prefer the row that carries an account id, then the oldest.
-    for pk, network, handle in (
-        SocialIdentity.objects.filter(query)
-        .order_by(F("external_id").asc(nulls_last=True), "id")
-        .values_list("id", "network", "handle_normalized")
-    ):
+    for pk, network, handle in _select(
+        SocialIdentity, ("id", "network", "handle_normalized"), "handle_normalized", handles,
+        order="external_id ASC NULLS LAST, id",
+    ):  # fmt: skip
         result.setdefault((network, handle), pk)
     new = [
         SocialIdentity(network=network, handle=handle, handle_normalized=handle, created_at=now)
@@ -437,28 +479,17 @@ def post_ingest_batch(
 
 def _refresh_existing(batch: Mapping[Key, _Candidate]) -> set[Key]:
     """The keys already stored; their public metrics are brought up to date."""
-    by_network: dict[str, list[str]] = defaultdict(list)
-    for network, external_id in batch:
-        by_network[network].append(external_id)
-    query = Q()
-    for network, ids in by_network.items():
-        query |= Q(network=network, external_id__in=ids)
     existing: set[Key] = set()
-    stale: list[Post] = []
-    for post in Post.objects.filter(query).only("id", "network", "external_id", "metrics"):
-        key = (post.network, post.external_id)
+    stale: list[dict[str, Any]] = []
+    for pk, network, external_id, stored in _select(
+        Post, ("id", "network", "external_id", "metrics"), "external_id", batch
+    ):
+        key = (network, external_id)
         existing.add(key)
         metrics = dict(batch[key].post.metrics)
-        if metrics and metrics != post.metrics:
-            post.metrics = metrics
-            for name, value in counters(metrics).items():
-                setattr(post, name, value)
-            stale.append(post)
-    if stale:
-        update_rows(Post, [
-            {"id": post.pk, "metrics": post.metrics, **{name: getattr(post, name) for name in METRIC_NAMES}}
-            for post in stale
-        ])  # fmt: skip
+        if metrics and metrics != _json(stored):
+            stale.append({"id": pk, "metrics": metrics, **counters(metrics)})
+    update_rows(Post, stale)
     return existing
 
 
@@ -481,12 +512,11 @@ def _parents(
             wanted.add((post.network, post.in_reply_to_external_id))
         wanted.update((post.network, ref.external_id) for ref in post.referenced)
     parents: dict[Key, _Parent] = {}
-    query = _per_network("external_id", (key for key in wanted if key not in batch))
-    if query:
-        for network, external_id, conversation, from_brand, author_id in Post.objects.filter(
-            query
-        ).values_list("network", "external_id", "conversation", "from_brand", "author_id"):
-            parents[(network, external_id)] = _Parent(conversation, from_brand, author_id)
+    for network, external_id, conversation, from_brand, author_id in _select(
+        Post, ("network", "external_id", "conversation", "from_brand", "author_id"), "external_id",
+        (key for key in wanted if key not in batch),
+    ):  # fmt: skip
+        parents[(network, external_id)] = _Parent(conversation, bool(from_brand), author_id)
     for key in wanted & batch.keys():
         post = batch[key].post
         author = identities.get((post.network, post.author.external_id)) if post.author else None
@@ -628,11 +658,10 @@ def _open_cases(
         return {}
     cases: dict[Key, int] = {}
     resolved: dict[Key, tuple[int, int | None]] = {}
-    for pk, network, conversation, status, author_id in (
-        Case.objects.filter(_per_network("conversation", conversations))
-        .order_by("opened_at")
-        .values_list("pk", "network", "conversation", "status", "author_id")
-    ):
+    for pk, network, conversation, status, author_id in _select(
+        Case, ("id", "network", "conversation", "status", "author_id"), "conversation", conversations,
+        order="opened_at",
+    ):  # fmt: skip
         if status != Case.Status.RESOLVED:
             cases[(network, conversation)] = pk
         else:
