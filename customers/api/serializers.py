@@ -298,6 +298,15 @@ class ExplanationTermSerializer(serializers.Serializer):
     field = serializers.CharField()
     level = serializers.CharField()
     weight = serializers.FloatField(help_text="bits; positive pushes towards a match")
+    frequency = serializers.FloatField(
+        required=False,
+        help_text="only on a weight adjusted for frequency (an exact first or last name): "
+        "the share of customers holding the shared value",
+    )
+    adjustment = serializers.FloatField(
+        required=False,
+        help_text="only with frequency: bits the adjustment added to the weight (negative: a common value)",
+    )
 
 
 class ExplanationSerializer(serializers.Serializer):

@@ -209,7 +209,7 @@ def test_review_page_walks_the_queue(client, marketer, agent, population):
     assert MergeEvent.objects.filter(pk=MatchCandidate.objects.get(pk=candidate.pk).merge_id).exists()
 
 
-def test_the_review_queue_shows_name_weights_adjusted_for_frequency(client, marketer, population):
+def test_the_review_queue_shows_name_weights_adjusted_for_frequency(client, marketer, partner, population):
     people, _twin, near = population
     resolve_customers(actor=SYSTEM, auto_threshold=1.0, review_threshold=0.2)
     candidate = MatchCandidate.objects.get(left=people[1], right=near)  # Paul Durand / Paul Durant
@@ -219,6 +219,10 @@ def test_the_review_queue_shows_name_weights_adjusted_for_frequency(client, mark
     assert given["percent"] == pytest.approx(given["frequency"] * 100, abs=0.01)
     assert "frequency" not in terms["surname"]  # "durand" / "durant" is no exact agreement
     MatchCandidate.objects.exclude(pk=candidate.pk).delete()
+    api = partner("customers:read").get("/api/v1/match-candidates/").json()
+    api_terms = {t["field"]: t for t in api["results"][0]["explanation"]["terms"]}
+    assert api_terms["given_name"]["adjustment"] == given["adjustment"]
+    assert "adjustment" not in api_terms["surname"]
     client.force_login(marketer)
     page = client.get("/customers/review/")
     assert page.context["candidate"].pk == candidate.pk
