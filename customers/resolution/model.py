@@ -12,7 +12,13 @@ rare surname is strong evidence and a shared common one weak. tf_v is smoothed t
 u_exact, worth TF_PSEUDO records: tf_v = (count_v + TF_PSEUDO * u_exact) / (known +
 TF_PSEUDO), `known` being the records with a value in that field; a small set thus
 keeps nearly the unadjusted weight. The adjustment, log2(u_exact / tf_v) bits, is shown
-beside the term it changes.
+beside the term it changes. EM learns the match share on the unadjusted levels; the
+adjustment applies when pairs are scored (as Splink does).
+
+Measured and left out (bench/resolution.py, FEBRL without soc_sec_id): adjusting city
+and postcode too changed nothing but one more missed FEBRL 3 pair; one adjustment on the
+full name (first and last together) hurt FEBRL 3, whose people have several records:
+their own copies make their full name look common.
 """
 
 from __future__ import annotations
@@ -191,7 +197,7 @@ def fit_em(
     m stays at its priors by default: learnt by EM on a base with few true duplicates (a
     customer base already resolved, say), the "match" class drifts to whatever pairs agree
     most often (the same first name) and everything merges. With m fixed, u from random
-    pairs and only the share learnt, FEBRL 4 still reaches F1 1.000 and FEBRL 3 0.9996
+    pairs and only the share learnt, FEBRL 4 still reaches F1 1.000 and FEBRL 3 0.9997
     (bench/resolution.py), and a second run over resolved data merges nothing.
 
     Works on the distinct level patterns with their counts, so it is fast whatever the
