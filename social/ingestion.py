@@ -86,7 +86,11 @@ def counters(metrics: Mapping[str, Any]) -> dict[str, int]:
     """The four engagement counters from a network's metrics (missing -> 0)."""
     result = {}
     for counter, names in METRIC_NAMES.items():
-        value = next((metrics[name] for name in names if name in metrics), 0)
+        value = 0
+        for name in names:
+            if name in metrics:
+                value = metrics[name]
+                break
         result[counter] = value if isinstance(value, int) and value >= 0 else 0
     return result
 
