@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -350,6 +352,26 @@ def _mentioned(handles: Iterable[tuple[str, str]], now: datetime) -> dict[tuple[
 
 # --- the batch -----------------------------------------------------------------------
 
+_analysis_pool: ThreadPoolExecutor | None = None
+
+
+def _analysis() -> ThreadPoolExecutor:
+    """One thread per process that scores the texts of a batch while the batch's thread
+    waits on the database: language and sentiment are pure CPU, the lookups of authors,
+    mentions and parents are mostly waiting (psycopg releases the GIL meanwhile)."""
+    global _analysis_pool
+    if _analysis_pool is None:
+        _analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-nlp")
+    return _analysis_pool
+
+
+def _forget_analysis_pool() -> None:
+    global _analysis_pool
+    _analysis_pool = None  # a forked child has the object but not its thread
+
+
+os.register_at_fork(after_in_child=_forget_analysis_pool)
+
 
 @dataclass
 class _Candidate:
@@ -395,8 +417,6 @@ def post_ingest_batch(
     if not batch:
         return summary
 
-    context = ListeningContext.load()
-    rules = active_flag_rules()
     now = timezone.now()
     with transaction.atomic():
         existing = _refresh_existing(batch)
@@ -404,11 +424,11 @@ def post_ingest_batch(
         fresh = [candidate for key, candidate in batch.items() if key not in existing]
         if not fresh:
             return summary
-        for candidate, (language, sentiment) in zip(
-            fresh, nlp.analyse([(c.post.text, c.post.language) for c in fresh]), strict=True
-        ):
-            candidate.language, candidate.sentiment = language or "", sentiment
-
+        # Language and sentiment of the new posts only, on the analysis thread, while this
+        # one waits for the lookups below (the database works meanwhile); _prepare needs them.
+        analysed = _analysis().submit(nlp.analyse, [(c.post.text, c.post.language) for c in fresh])
+        context = ListeningContext.load()
+        rules = active_flag_rules()
         authors = {
             (c.post.network, c.post.author.external_id): c.post.author
             for c in fresh
@@ -439,6 +459,8 @@ def post_ingest_batch(
             customer_ids={i.customer_id for i in identities.values() if i.customer_id},
             since=now - timedelta(days=365),
         )
+        for candidate, (language, sentiment) in zip(fresh, analysed.result(), strict=True):
+            candidate.language, candidate.sentiment = language or "", sentiment
         for candidate in fresh:
             _prepare(candidate, context, rules, identities, parents, spend, rule, source, now)
 
