@@ -291,3 +291,22 @@ def test_case_draft_row_carries_every_field_of_the_draft() -> None:
     assert set(row) == {f.name for f in fields(_CaseDraft)} | {"status"}
     assert row["reasons"] == ["question"] and row["reasons"] is not draft.reasons
     assert row["status"] == Case.Status.NEW
+
+
+def test_a_failure_of_the_text_analysis_fails_the_batch_and_stores_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Language and sentiment run on the analysis thread: its error reaches the caller."""
+    from social import nlp
+
+    def broken(texts: object) -> list[object]:
+        raise RuntimeError("lexicon unreadable")
+
+    monkeypatch.setattr(nlp, "analyse", broken)
+    with pytest.raises(RuntimeError, match="lexicon unreadable"):
+        post_ingest_batch(posts=[post("a1", "Hello there")], source=Post.Source.API)
+    assert not Post.objects.exists()
+    assert not SocialIdentity.objects.filter(external_id=ALICE.external_id).exists()
+    monkeypatch.undo()
+    summary = post_ingest_batch(posts=[post("a1", "Hello there")], source=Post.Source.API)
+    assert summary.new == 1
