@@ -196,7 +196,7 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
         expected_purchases = on_clv.take(clv.expected_purchases)
 
     with step("crv"):
-        clv_by_customer = {int(c): float(v) for c, v in zip(clv.customer_ids, clv.clv, strict=True)}
+        clv_by_customer = clv.by_customer()
         crv = customer_crv(as_of=moment, clv_by_customer=clv_by_customer)
         on_crv = _Aligned(all_ids, crv.customer_ids)
         crv_values = np.nan_to_num(on_crv.take(crv.crv), nan=0.0)
@@ -211,7 +211,7 @@ def _compute(run: ScoreRun, moment: datetime, day: date, progress: Progress, *, 
             crv_threshold=settings.SCORES_SEGMENT_CRV_THRESHOLD,
         )
         params["segments"] = {k: _number(v) for k, v in thresholds.items()}
-        params["crv"] = getattr(crv, "params", {})
+        params["crv"] = crv.params
         referral_values = [
             {"id": int(pk), "value": _money(value)} for pk, value in crv.referral_value_by_id.items()
         ]
