@@ -13,8 +13,7 @@ from customers.models import Customer
 from customers.registry import Section, register_section
 
 from .models import Segment, SurveyKind
-from .selectors import customer_scores as scores_of
-from .selectors import latest_answers_of_customer, nps_category
+from .selectors import customer_scores, latest_answers_of_customer, nps_category
 
 TREND_POINTS = 30
 COMPONENT_LABELS = {
@@ -45,10 +44,12 @@ def _sparkline(values: list[float | None], width: int = 160, height: int = 32) -
     return " ".join(f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}" for i, v in known)
 
 
-def customer_scores(customer: Customer) -> dict[str, Any]:
+def scores_section(customer: Customer) -> dict[str, Any]:
     answers = latest_answers_of_customer(customer=customer)
     latest_nps = next((a for a in answers if a.kind == SurveyKind.NPS), None)
-    scores = {key: _plain(value) for key, value in scores_of(customer=customer, history=TREND_POINTS).items()}
+    scores = {
+        key: _plain(value) for key, value in customer_scores(customer=customer, history=TREND_POINTS).items()
+    }
     scores["history"] = [{k: _plain(v) for k, v in point.items()} for point in scores["history"]]
     scores["nps_category"] = scores["nps_category"] or (
         nps_category(latest_nps.score) if latest_nps else None
@@ -88,7 +89,7 @@ def register() -> None:
         Section(
             key="scores",
             title=_("Scores"),
-            data=customer_scores,
+            data=scores_section,
             template="influence/panels/scores.html",
             order=30,
         )
