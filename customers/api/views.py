@@ -117,6 +117,23 @@ class CustomerUpsertView(APIView):
         )
 
 
+def moved_to_survivor(customer: Customer, url_name: str) -> Response:
+    """301 for a merged customer: the body names the survivor, Location is `url_name` of it.
+    Every endpoint under /customers/{id}/ answers a tombstone this way."""
+    survivor = survivor_of(customer)
+    response = Response(
+        MergedCustomerSerializer(
+            {
+                "detail": f"Customer {customer.pk} was merged into customer {survivor.pk}.",
+                "survivor": survivor.pk,
+            }
+        ).data,
+        status=status.HTTP_301_MOVED_PERMANENTLY,
+    )
+    response["Location"] = reverse(url_name, args=[survivor.pk])
+    return response
+
+
 class CustomerDetailView(APIView):
     api_scope = "customers"
     api_perms = {"read": READ, "write": WRITE}
@@ -124,18 +141,7 @@ class CustomerDetailView(APIView):
     def _get(self, pk: int) -> Customer | Response:
         customer = get_object_or_404(Customer, pk=pk)
         if customer.is_tombstone:
-            survivor = survivor_of(customer)
-            response = Response(
-                MergedCustomerSerializer(
-                    {
-                        "detail": f"Customer {pk} was merged into customer {survivor.pk}.",
-                        "survivor": survivor.pk,
-                    }
-                ).data,
-                status=status.HTTP_301_MOVED_PERMANENTLY,
-            )
-            response["Location"] = reverse("api:customer-detail", args=[survivor.pk])
-            return response
+            return moved_to_survivor(customer, "api:customer-detail")
         return customer
 
     @extend_schema(

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.api.serializers import MergedCustomerSerializer
+from customers.api.views import moved_to_survivor
 from customers.models import Customer
-from customers.services import survivor_of
 
 from ..selectors import customer_scores
 
@@ -76,13 +75,7 @@ class CustomerScoresView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         customer = get_object_or_404(Customer, pk=pk)
         if customer.is_tombstone:
-            survivor = survivor_of(customer)
-            response = Response(
-                {"detail": f"Customer {pk} was merged into customer {survivor.pk}.", "survivor": survivor.pk},
-                status=status.HTTP_301_MOVED_PERMANENTLY,
-            )
-            response["Location"] = reverse("api:customer-scores", args=[survivor.pk])
-            return response
+            return moved_to_survivor(customer, "api:customer-scores")
         try:
             history = max(0, min(int(request.query_params.get("history", 30)), 366))
         except ValueError:
