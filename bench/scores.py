@@ -72,12 +72,6 @@ def _ensure_referrals(customers: int) -> int:
     return REFERRALS
 
 
-def _environment() -> dict[str, str]:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "scrm.settings.test"}
-
-
 def _snapshot_copy_floor(run_id: int) -> tuple[float, int]:
     """COPY the run's snapshot rows out, then into an empty temporary twin of the table."""
     started = time.perf_counter()
@@ -119,7 +113,7 @@ def scores(ctx: Context) -> list[Figure]:
     child = subprocess.run(
         [sys.executable, "-c", CHILD],
         cwd=ROOT,
-        env=_environment(),
+        env=dict(os.environ),
         capture_output=True,
         text=True,
         check=False,
