@@ -173,38 +173,24 @@ def score_history(*, customer: Customer, limit: int = 30) -> list[ScoreSnapshot]
     return list(ScoreSnapshot.objects.filter(customer=customer).order_by("-as_of")[:limit])
 
 
+# What a customer's scores read before any run; after one, the latest snapshot's values.
+NO_SCORES: dict[str, Any] = {
+    "influence": None, "influence_components": {}, "clv": None, "clv_basis": "", "expected_purchases": None,
+    "crv": None, "crv_realised": None, "crv_expected": None, "referrals": 0, "referrals_converted": 0,
+    "segment": "", "sentiment_index": None, "sentiment_posts": 0, "nps_category": "", "as_of": None,
+    "computed_at": None,
+}  # fmt: skip
+HISTORY_FIELDS = ("as_of", "influence", "clv", "crv", "segment", "sentiment_index")
+
+
 def customer_scores(*, customer: Customer, history: int = 30) -> dict[str, Any]:
     """The latest snapshot of a customer as the API and the 360 show it; nulls before any run."""
     snapshots = score_history(customer=customer, limit=max(history, 1))
-    latest = snapshots[0] if snapshots else None
-    body: dict[str, Any] = {
+    latest = {field: getattr(snapshots[0], field) for field in NO_SCORES} if snapshots else NO_SCORES
+    return {
         "customer": customer.pk,
-        "influence": latest.influence if latest else None,
-        "influence_components": latest.influence_components if latest else {},
-        "clv": latest.clv if latest else None,
-        "clv_basis": latest.clv_basis if latest else "",
-        "expected_purchases": latest.expected_purchases if latest else None,
-        "crv": latest.crv if latest else None,
-        "crv_realised": latest.crv_realised if latest else None,
-        "crv_expected": latest.crv_expected if latest else None,
-        "referrals": latest.referrals if latest else 0,
-        "referrals_converted": latest.referrals_converted if latest else 0,
-        "segment": latest.segment if latest else "",
-        "sentiment_index": latest.sentiment_index if latest else None,
-        "sentiment_posts": latest.sentiment_posts if latest else 0,
-        "nps_category": latest.nps_category if latest else "",
-        "as_of": latest.as_of if latest else None,
-        "computed_at": latest.computed_at if latest else None,
+        **latest,
         "history": [
-            {
-                "as_of": s.as_of,
-                "influence": s.influence,
-                "clv": s.clv,
-                "crv": s.crv,
-                "segment": s.segment,
-                "sentiment_index": s.sentiment_index,
-            }
-            for s in reversed(snapshots[:history])
+            {field: getattr(s, field) for field in HISTORY_FIELDS} for s in reversed(snapshots[:history])
         ],
     }
-    return body
